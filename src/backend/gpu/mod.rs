@@ -1,0 +1,1 @@
+//! `GpuBackend`: WGSL compute shaders through wgpu. (Filled by the GPU backend issue.)

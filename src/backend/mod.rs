@@ -1,0 +1,227 @@
+//! The seam between the engine and its kernels.
+//!
+//! Everything above this module (tape, layers, models, training loop) is generic over
+//! [`Backend`] and never knows whether it runs on the CPU reference kernels or on WGSL
+//! shaders. Adding an op means: one method here, one CPU kernel (`kernels/src/<family>.rs`),
+//! one WGSL shader (`shaders/<family>.wgsl`), one backward arm in `autodiff/ops.rs`.
+//!
+//! Conventions shared by every op:
+//! - Storage is f32. Buffers are opaque handles (`Backend::Buf`); data moves only through
+//!   `upload` / `download`.
+//! - The output buffer is the last argument and is fully overwritten, unless the op says
+//!   it accumulates (`accumulate: true` adds into it).
+//! - Outputs never alias inputs, except the documented in-place ops (`axpy`, optimizer
+//!   updates).
+//! - Dimensions are passed explicitly and validated by the caller (the tape / layers);
+//!   backends may re-check and return [`Error::Shape`](crate::error::Error::Shape).
+
+pub mod cpu;
+pub mod gpu;
+
+use crate::error::Result;
+
+pub use autoenc_kernels::activation::{Activation, LEAKY_RELU_SLOPE};
+pub use autoenc_kernels::im2col::ConvGeom;
+pub use autoenc_kernels::loss::{Loss, BCE_EPS};
+pub use autoenc_kernels::matmul::MatmulDims;
+pub use autoenc_kernels::optim::{AdamParams, SgdParams};
+pub use autoenc_kernels::pool::{PoolGeom, UpsampleGeom};
+pub use autoenc_kernels::simd::SimdLevel;
+
+/// The op set. See the module docs for the conventions.
+pub trait Backend: Clone + 'static {
+    /// A cheap, clonable handle to device (or host) f32 storage.
+    type Buf: Clone;
+
+    /// "cpu" or "gpu".
+    fn name(&self) -> &'static str;
+    /// A human-readable description (SIMD level, adapter name).
+    fn describe(&self) -> String;
+
+    // ---- memory -------------------------------------------------------------------
+    /// A buffer of `len` elements, all zero. `label` names it in errors (e.g. a
+    /// size over the device's storage-binding limit).
+    fn zeros(&self, len: usize, label: &str) -> Result<Self::Buf>;
+    fn upload(&self, data: &[f32], label: &str) -> Result<Self::Buf>;
+    /// Blocks until every queued op has run, then copies the buffer to the host.
+    fn download(&self, buf: &Self::Buf) -> Result<Vec<f32>>;
+    fn fill(&self, buf: &Self::Buf, value: f32) -> Result<()>;
+    fn copy(&self, src: &Self::Buf, dst: &Self::Buf) -> Result<()>;
+    /// Hands queued work to the device (one submit on the GPU). No-op on the CPU.
+    fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+
+    // ---- matmul.rs ------------------------------------------------------------------
+    fn matmul(&self, a: &Self::Buf, b: &Self::Buf, c: &Self::Buf, dims: MatmulDims) -> Result<()>;
+
+    // ---- reduce.rs: bias, sums, elementwise -----------------------------------------
+    /// `out[o,c,i] = x[o,c,i] + bias[c]` over a tensor viewed as `[outer, channels, inner]`
+    /// (dense layers: `[rows, cols, 1]`; NCHW conv: `[N, C, H*W]`).
+    fn bias_add(
+        &self,
+        x: &Self::Buf,
+        bias: &Self::Buf,
+        out: &Self::Buf,
+        outer: usize,
+        channels: usize,
+        inner: usize,
+    ) -> Result<()>;
+    /// `out[c] (+)= sum_{o,i} x[o,c,i]`: the bias gradient of [`Backend::bias_add`].
+    fn bias_grad(
+        &self,
+        dy: &Self::Buf,
+        out: &Self::Buf,
+        outer: usize,
+        channels: usize,
+        inner: usize,
+        accumulate: bool,
+    ) -> Result<()>;
+    /// `out[0] = sum x` (a scalar in a 1-element buffer).
+    fn sum_all(&self, x: &Self::Buf, out: &Self::Buf, len: usize) -> Result<()>;
+    /// `out = a + b` over `len` elements.
+    fn add(&self, a: &Self::Buf, b: &Self::Buf, out: &Self::Buf, len: usize) -> Result<()>;
+    /// `out = a * b` over `len` elements.
+    fn mul(&self, a: &Self::Buf, b: &Self::Buf, out: &Self::Buf, len: usize) -> Result<()>;
+    /// `out = alpha * x`.
+    fn scale(&self, x: &Self::Buf, alpha: f32, out: &Self::Buf, len: usize) -> Result<()>;
+    /// `y += alpha * x` (in place on `y`).
+    fn axpy(&self, alpha: f32, x: &Self::Buf, y: &Self::Buf, len: usize) -> Result<()>;
+    /// `out = alpha * s[0] * x`: multiplies by a scalar that lives on the device (the
+    /// upstream gradient of a scalar), so nothing is read back.
+    fn scale_by_scalar(&self, x: &Self::Buf, s: &Self::Buf, alpha: f32, out: &Self::Buf, len: usize) -> Result<()>;
+
+    // ---- activation.rs --------------------------------------------------------------
+    fn activation_forward(&self, act: Activation, x: &Self::Buf, y: &Self::Buf, len: usize) -> Result<()>;
+    /// `dx = dy * f'(x)`; `y = f(x)` is passed too so sigmoid/tanh use the cheap form.
+    fn activation_backward(
+        &self,
+        act: Activation,
+        x: &Self::Buf,
+        y: &Self::Buf,
+        dy: &Self::Buf,
+        dx: &Self::Buf,
+        len: usize,
+    ) -> Result<()>;
+
+    // ---- loss.rs ----------------------------------------------------------------------
+    /// `out[0] = loss(pred, target)` for `[rows, cols]` tensors (see [`Loss`]).
+    fn loss_forward(
+        &self,
+        loss: Loss,
+        pred: &Self::Buf,
+        target: &Self::Buf,
+        out: &Self::Buf,
+        rows: usize,
+        cols: usize,
+    ) -> Result<()>;
+    /// `dpred = dout[0] * dloss/dpred`.
+    fn loss_backward(
+        &self,
+        loss: Loss,
+        pred: &Self::Buf,
+        target: &Self::Buf,
+        dout: &Self::Buf,
+        dpred: &Self::Buf,
+        rows: usize,
+        cols: usize,
+    ) -> Result<()>;
+    /// L1 activity penalty: `out[0] = sum |x| / rows` for `x: [rows, cols]`.
+    fn l1_penalty(&self, x: &Self::Buf, out: &Self::Buf, rows: usize, cols: usize) -> Result<()>;
+    /// `dx = dout[0] * sign(x) / rows` (sign(0) = 0).
+    fn l1_penalty_backward(
+        &self,
+        x: &Self::Buf,
+        dout: &Self::Buf,
+        dx: &Self::Buf,
+        rows: usize,
+        cols: usize,
+    ) -> Result<()>;
+    /// KL sparsity: `out[0] = sum_j KL(rho || rho_hat_j)` with `rho_hat` (length `len`)
+    /// clamped to [1e-6, 1-1e-6].
+    fn kl_sparsity(&self, rho_hat: &Self::Buf, rho: f32, out: &Self::Buf, len: usize) -> Result<()>;
+    /// `d rho_hat_j = dout[0] * (-(rho/rho_hat_j) + (1-rho)/(1-rho_hat_j))`.
+    fn kl_sparsity_backward(
+        &self,
+        rho_hat: &Self::Buf,
+        rho: f32,
+        dout: &Self::Buf,
+        drho_hat: &Self::Buf,
+        len: usize,
+    ) -> Result<()>;
+
+    // ---- contractive.rs -----------------------------------------------------------------
+    /// Contractive penalty of the encoder `h = f(z)`, `z = x W^T + b`, `W: [hidden, inputs]`,
+    /// `z: [rows, hidden]`: `out[0] = (1/rows) sum_r sum_j f'(z_rj)^2 * sum_i W_ji^2`
+    /// (the batch mean of `||J_f(x)||_F^2`). `f` is sigmoid, tanh, relu (subgradient:
+    /// f'(0)=0), leaky relu or identity.
+    fn contractive_penalty(
+        &self,
+        act: Activation,
+        z: &Self::Buf,
+        w: &Self::Buf,
+        out: &Self::Buf,
+        rows: usize,
+        hidden: usize,
+        inputs: usize,
+    ) -> Result<()>;
+    /// Gradients of [`Backend::contractive_penalty`] scaled by `dout[0]`:
+    /// `dz_rj += dout * (2/rows) f'(z_rj) f''(z_rj) * sum_i W_ji^2` and
+    /// `dw_ji += dout * (2/rows) W_ji * sum_r f'(z_rj)^2`. Both accumulate.
+    #[allow(clippy::too_many_arguments)]
+    fn contractive_backward(
+        &self,
+        act: Activation,
+        z: &Self::Buf,
+        w: &Self::Buf,
+        dout: &Self::Buf,
+        dz: &Self::Buf,
+        dw: &Self::Buf,
+        rows: usize,
+        hidden: usize,
+        inputs: usize,
+    ) -> Result<()>;
+
+    // ---- im2col.rs / col2im.rs ----------------------------------------------------------
+    /// NCHW image `x` -> column matrix `cols` (layout in [`ConvGeom`]).
+    fn im2col(&self, x: &Self::Buf, cols: &Self::Buf, geom: ConvGeom) -> Result<()>;
+    /// The adjoint of im2col: scatters-adds `cols` back into image `x` (overwritten,
+    /// or added to when `accumulate`).
+    fn col2im(&self, cols: &Self::Buf, x: &Self::Buf, geom: ConvGeom, accumulate: bool) -> Result<()>;
+    /// `[a, b, inner] -> [b, a, inner]`: swaps the two leading axes (NCHW <-> CNHW, which
+    /// turns the batched matmul's `[C_out, N*P]` result into NCHW and back).
+    fn swap_leading_axes(&self, x: &Self::Buf, out: &Self::Buf, a: usize, b: usize, inner: usize) -> Result<()>;
+
+    // ---- pool.rs ------------------------------------------------------------------------
+    /// Max pooling; `argmax` receives, per output, the flat index `h*W + w` of the winning
+    /// input within its channel plane, stored as the bit pattern of a u32
+    /// (`f32::from_bits`). Padding never wins.
+    fn max_pool2d(&self, x: &Self::Buf, y: &Self::Buf, argmax: &Self::Buf, geom: PoolGeom) -> Result<()>;
+    /// `dx` (overwritten) receives each `dy` at its argmax.
+    fn max_pool2d_backward(&self, dy: &Self::Buf, argmax: &Self::Buf, dx: &Self::Buf, geom: PoolGeom) -> Result<()>;
+    fn upsample2d(&self, x: &Self::Buf, y: &Self::Buf, geom: UpsampleGeom) -> Result<()>;
+    /// `dx` (overwritten) = sum of `dy` over each `scale x scale` block.
+    fn upsample2d_backward(&self, dy: &Self::Buf, dx: &Self::Buf, geom: UpsampleGeom) -> Result<()>;
+
+    // ---- optim.rs -----------------------------------------------------------------------
+    /// In place on `param` and `velocity`.
+    fn sgd_update(
+        &self,
+        param: &Self::Buf,
+        grad: &Self::Buf,
+        velocity: &Self::Buf,
+        len: usize,
+        p: SgdParams,
+    ) -> Result<()>;
+    /// In place on `param`, `m`, `v`.
+    #[allow(clippy::too_many_arguments)]
+    fn adam_update(
+        &self,
+        param: &Self::Buf,
+        grad: &Self::Buf,
+        m: &Self::Buf,
+        v: &Self::Buf,
+        len: usize,
+        p: AdamParams,
+    ) -> Result<()>;
+}
