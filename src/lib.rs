@@ -7,6 +7,7 @@
 
 pub mod autodiff;
 pub mod backend;
+pub mod bench;
 pub mod data;
 pub mod error;
 pub mod io;
@@ -15,6 +16,7 @@ pub mod nn;
 pub mod optim;
 pub mod tensor;
 pub mod train;
+pub mod validate;
 
 pub use backend::cpu::CpuBackend;
 pub use backend::Backend;

@@ -1,0 +1,1 @@
+//! `autoenc bench`: kernel timings, GFLOP/s, GB/s and roofline fractions.
