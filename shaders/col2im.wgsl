@@ -1,0 +1,71 @@
+// col2im: the adjoint of im2col (CPU twin: kernels/src/col2im.rs).
+//
+// The CPU kernel scatter-adds every column entry into the image. Here each image
+// element *gathers* the (at most KH*KW) column entries that read it, so no two
+// invocations write the same address: no atomics (WGSL has no float atomics) and a
+// deterministic summation order.
+
+struct ConvParams {
+    batch: u32,
+    channels: u32,
+    height: u32,
+    width: u32,
+    kernel_h: u32,
+    kernel_w: u32,
+    stride: u32,
+    padding: u32,
+    dilation: u32,
+    out_h: u32,
+    out_w: u32,
+    accumulate: u32, // 1: add into x, 0: overwrite x
+}
+
+const WG: u32 = 256u;
+
+@group(0) @binding(0) var<storage, read> cols: array<f32>;
+@group(0) @binding(1) var<storage, read_write> x: array<f32>;
+@group(0) @binding(2) var<uniform> p: ConvParams;
+
+// cols [C*KH*KW, N*OH*OW] -> NCHW x, one invocation per image element.
+@compute @workgroup_size(256)
+fn col2im(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let idx = gid.x + gid.y * nwg.x * WG;
+    if idx >= p.batch * p.channels * p.height * p.width {
+        return;
+    }
+    let w = idx % p.width;
+    let h = (idx / p.width) % p.height;
+    let c = (idx / (p.width * p.height)) % p.channels;
+    let n = idx / (p.width * p.height * p.channels);
+    let ncols = p.batch * p.out_h * p.out_w;
+    // Padded coordinates: kernel tap ki of output row oh reads hp = oh*stride + ki*dilation.
+    let hp = h + p.padding;
+    let wp = w + p.padding;
+    var sum = 0.0;
+    for (var ki = 0u; ki < p.kernel_h; ki++) {
+        if ki * p.dilation > hp {
+            break; // taps only move further right from here
+        }
+        let dh = hp - ki * p.dilation;
+        let oh = dh / p.stride;
+        if dh % p.stride != 0u || oh >= p.out_h {
+            continue;
+        }
+        for (var kj = 0u; kj < p.kernel_w; kj++) {
+            if kj * p.dilation > wp {
+                break;
+            }
+            let dw = wp - kj * p.dilation;
+            let ow = dw / p.stride;
+            if dw % p.stride != 0u || ow >= p.out_w {
+                continue;
+            }
+            let row = (c * p.kernel_h + ki) * p.kernel_w + kj;
+            sum += cols[row * ncols + (n * p.out_h + oh) * p.out_w + ow];
+        }
+    }
+    if p.accumulate != 0u {
+        sum = x[idx] + sum;
+    }
+    x[idx] = sum;
+}

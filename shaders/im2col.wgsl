@@ -1,0 +1,84 @@
+// im2col and the leading-axis swap around it (CPU twin: kernels/src/im2col.rs).
+//
+// Column layout (batched): row (c*KH + ki)*KW + kj, column (n*OH + oh)*OW + ow of a
+// [C*KH*KW, N*OH*OW] matrix, so one matmul serves the whole batch. Padding reads 0.
+//
+// One invocation per output element. The host may split a large dispatch over
+// workgroup-grid rows (y), so the flat index folds gid.y back in.
+
+struct ConvParams {
+    batch: u32,
+    channels: u32,
+    height: u32,
+    width: u32,
+    kernel_h: u32,
+    kernel_w: u32,
+    stride: u32,
+    padding: u32,
+    dilation: u32,
+    out_h: u32,
+    out_w: u32,
+    accumulate: u32, // unused here; shared with col2im so both use one struct
+}
+
+const WG: u32 = 256u;
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> cols: array<f32>;
+@group(0) @binding(2) var<uniform> p: ConvParams;
+
+// NCHW x -> cols [C*KH*KW, N*OH*OW]. Consecutive invocations write consecutive columns
+// (consecutive ow), so the writes coalesce; reads stride by `stride`.
+@compute @workgroup_size(256)
+fn im2col(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let idx = gid.x + gid.y * nwg.x * WG;
+    let ncols = p.batch * p.out_h * p.out_w;
+    if idx >= p.channels * p.kernel_h * p.kernel_w * ncols {
+        return;
+    }
+    let row = idx / ncols;
+    let col = idx - row * ncols;
+    let kj = row % p.kernel_w;
+    let ki = (row / p.kernel_w) % p.kernel_h;
+    let c = row / (p.kernel_w * p.kernel_h);
+    let ow = col % p.out_w;
+    let oh = (col / p.out_w) % p.out_h;
+    let n = col / (p.out_w * p.out_h);
+    // Coordinates in the padded image; unsigned, so "inside" is pad <= hp < pad + H.
+    let hp = oh * p.stride + ki * p.dilation;
+    let wp = ow * p.stride + kj * p.dilation;
+    var v = 0.0;
+    if hp >= p.padding && hp < p.padding + p.height && wp >= p.padding && wp < p.padding + p.width {
+        v = x[((n * p.channels + c) * p.height + (hp - p.padding)) * p.width + (wp - p.padding)];
+    }
+    cols[idx] = v;
+}
+
+// ---- swap_leading_axes: [a, b, inner] -> [b, a, inner] ----------------------------
+
+struct SwapParams {
+    a: u32,
+    b: u32,
+    inner: u32,
+    _pad: u32,
+}
+
+// Same binding slots as im2col (input, output, params); an entry point only sees the
+// variables it uses, so the two layouts never meet.
+@group(0) @binding(0) var<storage, read> swap_x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> swap_out: array<f32>;
+@group(0) @binding(2) var<uniform> sp: SwapParams;
+
+// One invocation per output element: writes coalesce, and reads stay contiguous
+// within each `inner` run (HW planes for NCHW <-> CNHW).
+@compute @workgroup_size(256)
+fn swap_leading_axes(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let idx = gid.x + gid.y * nwg.x * WG;
+    if idx >= sp.a * sp.b * sp.inner {
+        return;
+    }
+    let k = idx % sp.inner;
+    let i = (idx / sp.inner) % sp.a; // out is [b, a, inner]: the a index varies faster
+    let j = idx / (sp.inner * sp.a);
+    swap_out[idx] = swap_x[(i * sp.b + j) * sp.inner + k];
+}

@@ -1,0 +1,165 @@
+// Max pooling and nearest-neighbour upsampling, forward and backward
+// (CPU twin: kernels/src/pool.rs). NCHW; one invocation per element written.
+
+struct PoolParams {
+    batch: u32,
+    channels: u32,
+    height: u32,
+    width: u32,
+    kernel: u32,
+    stride: u32,
+    padding: u32,
+    out_h: u32,
+    out_w: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
+struct UpsampleParams {
+    batch: u32,
+    channels: u32,
+    height: u32, // input height
+    width: u32,  // input width
+    scale: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
+const WG: u32 = 256u;
+
+// max_pool2d: x, y, argmax, params. argmax is a u32 view of an f32 buffer: the host
+// side stores the index bit pattern in an f32 slot (f32::from_bits).
+@group(0) @binding(0) var<storage, read> pool_x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> pool_y: array<f32>;
+@group(0) @binding(2) var<storage, read_write> pool_argmax: array<u32>;
+@group(0) @binding(3) var<uniform> pp: PoolParams;
+
+// One invocation per output. The window is clipped to the image, so padding never
+// wins; the first strict maximum wins ties (row-major scan), and a NaN wins so that it
+// propagates like PyTorch's.
+@compute @workgroup_size(256)
+fn max_pool2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let idx = gid.x + gid.y * nwg.x * WG;
+    if idx >= pp.batch * pp.channels * pp.out_h * pp.out_w {
+        return;
+    }
+    let ow = idx % pp.out_w;
+    let oh = (idx / pp.out_w) % pp.out_h;
+    let plane = idx / (pp.out_w * pp.out_h);
+    // Padded window [hs, hs + kernel) clipped to the image rows [pad, pad + H).
+    let hs = oh * pp.stride;
+    let ws = ow * pp.stride;
+    let h0 = max(hs, pp.padding) - pp.padding;
+    let h1 = min(hs + pp.kernel, pp.padding + pp.height) - pp.padding;
+    let w0 = max(ws, pp.padding) - pp.padding;
+    let w1 = min(ws + pp.kernel, pp.padding + pp.width) - pp.padding;
+    let base = plane * pp.height * pp.width;
+    var best = bitcast<f32>(0xff800000u); // -inf
+    var arg = h0 * pp.width + w0;
+    for (var h = h0; h < h1; h++) {
+        for (var w = w0; w < w1; w++) {
+            let v = pool_x[base + h * pp.width + w];
+            if v > best || v != v {
+                best = v;
+                arg = h * pp.width + w;
+            }
+        }
+    }
+    pool_y[idx] = best;
+    pool_argmax[idx] = arg;
+}
+
+// max_pool2d_backward: dy, argmax, dx, params.
+@group(0) @binding(0) var<storage, read> pb_dy: array<f32>;
+@group(0) @binding(1) var<storage, read> pb_argmax: array<u32>;
+@group(0) @binding(2) var<storage, read_write> pb_dx: array<f32>;
+@group(0) @binding(3) var<uniform> pbp: PoolParams;
+
+// Gather: each input element sums dy over the outputs whose window contains it and
+// chose it as argmax. Overlapping windows (stride < kernel) may pick the same input,
+// which a scatter would have to resolve with float atomics.
+@compute @workgroup_size(256)
+fn max_pool2d_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let idx = gid.x + gid.y * nwg.x * WG;
+    if idx >= pbp.batch * pbp.channels * pbp.height * pbp.width {
+        return;
+    }
+    let w = idx % pbp.width;
+    let h = (idx / pbp.width) % pbp.height;
+    let plane = idx / (pbp.width * pbp.height);
+    let me = h * pbp.width + w;
+    // Output oh covers padded rows [oh*stride, oh*stride + kernel): it contains
+    // hp = h + pad iff hp - kernel < oh*stride <= hp.
+    let hp = h + pbp.padding;
+    let wp = w + pbp.padding;
+    var oh0 = 0u;
+    if hp + 1u > pbp.kernel {
+        oh0 = (hp + 1u - pbp.kernel + pbp.stride - 1u) / pbp.stride;
+    }
+    var ow0 = 0u;
+    if wp + 1u > pbp.kernel {
+        ow0 = (wp + 1u - pbp.kernel + pbp.stride - 1u) / pbp.stride;
+    }
+    let oh1 = min(hp / pbp.stride + 1u, pbp.out_h);
+    let ow1 = min(wp / pbp.stride + 1u, pbp.out_w);
+    let obase = plane * pbp.out_h * pbp.out_w;
+    var sum = 0.0;
+    for (var oh = oh0; oh < oh1; oh++) {
+        for (var ow = ow0; ow < ow1; ow++) {
+            let o = obase + oh * pbp.out_w + ow;
+            if pb_argmax[o] == me {
+                sum += pb_dy[o];
+            }
+        }
+    }
+    pb_dx[idx] = sum;
+}
+
+// upsample2d: x, y, params.
+@group(0) @binding(0) var<storage, read> up_x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> up_y: array<f32>;
+@group(0) @binding(2) var<uniform> up: UpsampleParams;
+
+// One invocation per output: y[n, c, h, w] = x[n, c, h / s, w / s].
+@compute @workgroup_size(256)
+fn upsample2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let idx = gid.x + gid.y * nwg.x * WG;
+    let ow_len = up.width * up.scale;
+    let oh_len = up.height * up.scale;
+    if idx >= up.batch * up.channels * oh_len * ow_len {
+        return;
+    }
+    let ow = idx % ow_len;
+    let oh = (idx / ow_len) % oh_len;
+    let plane = idx / (ow_len * oh_len);
+    up_y[idx] = up_x[(plane * up.height + oh / up.scale) * up.width + ow / up.scale];
+}
+
+// upsample2d_backward: dy, dx, params.
+@group(0) @binding(0) var<storage, read> upb_dy: array<f32>;
+@group(0) @binding(1) var<storage, read_write> upb_dx: array<f32>;
+@group(0) @binding(2) var<uniform> upb: UpsampleParams;
+
+// Gather: each input element sums its scale x scale block of dy (row-major order,
+// as the CPU kernel does).
+@compute @workgroup_size(256)
+fn upsample2d_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let idx = gid.x + gid.y * nwg.x * WG;
+    if idx >= upb.batch * upb.channels * upb.height * upb.width {
+        return;
+    }
+    let w = idx % upb.width;
+    let h = (idx / upb.width) % upb.height;
+    let plane = idx / (upb.width * upb.height);
+    let ow_len = upb.width * upb.scale;
+    let base = (plane * upb.height * upb.scale + h * upb.scale) * ow_len + w * upb.scale;
+    var sum = 0.0;
+    for (var i = 0u; i < upb.scale; i++) {
+        for (var j = 0u; j < upb.scale; j++) {
+            sum += upb_dy[base + i * ow_len + j];
+        }
+    }
+    upb_dx[idx] = sum;
+}
