@@ -41,7 +41,12 @@ fn col2im(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
     // Padded coordinates: kernel tap ki of output row oh reads hp = oh*stride + ki*dilation.
     let hp = h + p.padding;
     let wp = w + p.padding;
+    // Start from the old value when accumulating: the taps are then added in the CPU
+    // kernel's order (ki, kj row-major), so both give the same rounding.
     var sum = 0.0;
+    if p.accumulate != 0u {
+        sum = x[idx];
+    }
     for (var ki = 0u; ki < p.kernel_h; ki++) {
         if ki * p.dilation > hp {
             break; // taps only move further right from here
@@ -63,9 +68,6 @@ fn col2im(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
             let row = (c * p.kernel_h + ki) * p.kernel_w + kj;
             sum += cols[row * ncols + (n * p.out_h + oh) * p.out_w + ow];
         }
-    }
-    if p.accumulate != 0u {
-        sum = x[idx] + sum;
     }
     x[idx] = sum;
 }

@@ -48,16 +48,23 @@ fn max_pool2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     let ow = idx % pp.out_w;
     let oh = (idx / pp.out_w) % pp.out_h;
     let plane = idx / (pp.out_w * pp.out_h);
-    // Padded window [hs, hs + kernel) clipped to the image rows [pad, pad + H).
+    // Padded window [hs, hs + kernel) clipped to the image rows [pad, pad + H); the
+    // clipped end saturates at 0 (unsigned) for a window lying wholly in the padding.
     let hs = oh * pp.stride;
     let ws = ow * pp.stride;
     let h0 = max(hs, pp.padding) - pp.padding;
-    let h1 = min(hs + pp.kernel, pp.padding + pp.height) - pp.padding;
+    let h1 = max(min(hs + pp.kernel, pp.padding + pp.height), pp.padding) - pp.padding;
     let w0 = max(ws, pp.padding) - pp.padding;
-    let w1 = min(ws + pp.kernel, pp.padding + pp.width) - pp.padding;
+    let w1 = max(min(ws + pp.kernel, pp.padding + pp.width), pp.padding) - pp.padding;
     let base = plane * pp.height * pp.width;
     var best = bitcast<f32>(0xff800000u); // -inf
-    var arg = h0 * pp.width + w0;
+    // The first real tap sets the index, so an all -inf window still points at a real
+    // input; a window with no real tap (padding > kernel / 2) keeps NO_ARGMAX (u32 max),
+    // which the backward gather never matches.
+    var arg = 0xffffffffu;
+    if h0 < h1 && w0 < w1 {
+        arg = h0 * pp.width + w0;
+    }
     for (var h = h0; h < h1; h++) {
         for (var w = w0; w < w1; w++) {
             let v = pool_x[base + h * pp.width + w];
