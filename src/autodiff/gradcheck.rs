@@ -1,0 +1,353 @@
+//! Central finite differences against the tape's gradients, for every differentiable op.
+//!
+//! Each case builds a small random problem `out = op(inputs)`, projects it to a scalar
+//! `L = sum(out * R)` with a fixed random `R` (so every output element matters), and
+//! compares `dL/dinput` from [`Tape::backward`] with `(L(x+eps) - L(x-eps)) / 2eps` on up to
+//! [`MAX_PROBES`] elements of each input. `L` is summed in f64 on the host.
+//!
+//! Error metric: `|tape - numeric| / max(|tape|, |numeric|, 0.1 * g)` where `g` is the
+//! largest numeric gradient of that input, so tiny gradients are compared on the scale of
+//! the input's gradients, not divided by ~0. With f32 forward passes and eps = 1e-2 the
+//! central difference has truncation error O(eps^2) ~ 1e-4 and rounding noise ~1e-5 * |L| / eps;
+//! the tolerance [`TOLERANCE`] = 1e-2 sits well above both and far below the O(1) error of
+//! any wrong formula. Inputs are sampled away from kinks (relu at 0, max-pool ties) by more
+//! than eps so the finite difference never straddles one.
+
+use super::ops::{self, ConvParams};
+use super::tape::{Tape, Var};
+use crate::backend::{Activation, Backend, Loss};
+use crate::error::Result;
+use crate::tensor::{Shape, Tensor};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+pub const EPS: f32 = 1e-2;
+pub const TOLERANCE: f64 = 1e-2;
+pub const MAX_PROBES: usize = 24;
+
+/// One line of the `autoenc gradcheck` table.
+#[derive(Clone, Debug)]
+pub struct GradRow {
+    pub op: String,
+    pub input: String,
+    pub shape: String,
+    pub max_rel: f64,
+    pub tol: f64,
+    pub pass: bool,
+}
+
+type OpFn<B> = Box<dyn Fn(&Tape<B>, &[Var]) -> Result<Var>>;
+
+struct Input {
+    name: &'static str,
+    shape: Shape,
+    data: Vec<f32>,
+    differentiable: bool,
+}
+
+struct Case<B: Backend> {
+    op: String,
+    inputs: Vec<Input>,
+    f: OpFn<B>,
+}
+
+fn input(name: &'static str, shape: &[usize], data: Vec<f32>, differentiable: bool) -> Input {
+    Input { name, shape: Shape::new(shape), data, differentiable }
+}
+
+fn uniform(rng: &mut StdRng, n: usize, lo: f32, hi: f32) -> Vec<f32> {
+    (0..n).map(|_| rng.random_range(lo..hi)).collect()
+}
+
+/// Uniform in [-1, 1] but at least `gap` away from 0 (away from relu's kink).
+fn away_from_zero(rng: &mut StdRng, n: usize, gap: f32) -> Vec<f32> {
+    (0..n)
+        .map(|_| {
+            let v: f32 = rng.random_range(gap..1.0);
+            if rng.random::<bool>() {
+                v
+            } else {
+                -v
+            }
+        })
+        .collect()
+}
+
+/// Distinct values spaced 0.05 apart in random order: max-pool windows have a clear winner.
+fn distinct(rng: &mut StdRng, n: usize) -> Vec<f32> {
+    let mut v: Vec<f32> = (0..n).map(|i| i as f32 * 0.05 - n as f32 * 0.025).collect();
+    for i in (1..n).rev() {
+        v.swap(i, rng.random_range(0..=i));
+    }
+    v
+}
+
+fn one_hot_rows(rng: &mut StdRng, rows: usize, classes: usize) -> Vec<f32> {
+    let mut t = vec![0.0; rows * classes];
+    for r in 0..rows {
+        t[r * classes + rng.random_range(0..classes)] = 1.0;
+    }
+    t
+}
+
+fn all_cases<B: Backend>(seed: u64) -> Vec<Case<B>> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let r = &mut rng;
+    let mut cases: Vec<Case<B>> = Vec::new();
+    let mut add = |op: String, inputs: Vec<Input>, f: OpFn<B>| cases.push(Case { op, inputs, f });
+
+    add(
+        "linear".into(),
+        vec![
+            input("x", &[5, 7], uniform(r, 35, -1.0, 1.0), true),
+            input("W", &[3, 7], uniform(r, 21, -1.0, 1.0), true),
+            input("b", &[3], uniform(r, 3, -1.0, 1.0), true),
+        ],
+        Box::new(|t, v| ops::linear(t, v[0], v[1], v[2])),
+    );
+    for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+        let (m, k, n) = (4, 6, 5);
+        let ashape = if ta { [k, m] } else { [m, k] };
+        let bshape = if tb { [n, k] } else { [k, n] };
+        add(
+            format!("matmul(ta={ta},tb={tb})"),
+            vec![
+                input("A", &ashape, uniform(r, m * k, -1.0, 1.0), true),
+                input("B", &bshape, uniform(r, k * n, -1.0, 1.0), true),
+            ],
+            Box::new(move |t, v| ops::matmul(t, v[0], v[1], ta, tb)),
+        );
+    }
+    for act in [Activation::Identity, Activation::Sigmoid, Activation::Tanh, Activation::Relu, Activation::LeakyRelu] {
+        add(
+            format!("activation({})", act.name()),
+            vec![input("x", &[3, 11], away_from_zero(r, 33, 0.05), true)],
+            Box::new(move |t, v| ops::activation(t, v[0], act)),
+        );
+    }
+    add(
+        "add".into(),
+        vec![
+            input("a", &[2, 9], uniform(r, 18, -1.0, 1.0), true),
+            input("b", &[2, 9], uniform(r, 18, -1.0, 1.0), true),
+        ],
+        Box::new(|t, v| ops::add(t, v[0], v[1])),
+    );
+    add(
+        "mul".into(),
+        vec![
+            input("a", &[2, 9], uniform(r, 18, -1.0, 1.0), true),
+            input("b", &[2, 9], uniform(r, 18, -1.0, 1.0), true),
+        ],
+        Box::new(|t, v| ops::mul(t, v[0], v[1])),
+    );
+    add(
+        "scale".into(),
+        vec![input("x", &[13], uniform(r, 13, -1.0, 1.0), true)],
+        Box::new(|t, v| ops::scale(t, v[0], -1.7)),
+    );
+    add(
+        "sum_all".into(),
+        vec![input("x", &[4, 5], uniform(r, 20, -1.0, 1.0), true)],
+        Box::new(|t, v| ops::sum_all(t, v[0])),
+    );
+    add(
+        "mean_rows".into(),
+        vec![input("x", &[6, 5], uniform(r, 30, -1.0, 1.0), true)],
+        Box::new(|t, v| ops::mean_rows(t, v[0])),
+    );
+    add(
+        "bias_add".into(),
+        vec![input("x", &[2, 3, 5], uniform(r, 30, -1.0, 1.0), true), input("b", &[3], uniform(r, 3, -1.0, 1.0), true)],
+        Box::new(|t, v| ops::bias_add(t, v[0], v[1], 2, 3, 5)),
+    );
+    let (rows, cols) = (4, 7);
+    let losses: [(Loss, Vec<f32>, Vec<f32>); 4] = [
+        (Loss::Mse, uniform(r, rows * cols, -1.0, 1.0), uniform(r, rows * cols, -1.0, 1.0)),
+        (Loss::Bce, uniform(r, rows * cols, 0.1, 0.9), uniform(r, rows * cols, 0.0, 1.0)),
+        (Loss::BceWithLogits, uniform(r, rows * cols, -3.0, 3.0), uniform(r, rows * cols, 0.0, 1.0)),
+        (Loss::SoftmaxCrossEntropy, uniform(r, rows * cols, -2.0, 2.0), one_hot_rows(r, rows, cols)),
+    ];
+    for (loss, pred, target) in losses {
+        add(
+            format!("loss({})", loss.name()),
+            vec![input("pred", &[rows, cols], pred, true), input("target", &[rows, cols], target, false)],
+            Box::new(move |t, v| {
+                let target = t.value(v[1]);
+                ops::loss(t, v[0], &target, loss)
+            }),
+        );
+    }
+    add(
+        "l1_penalty".into(),
+        vec![input("x", &[3, 8], away_from_zero(r, 24, 0.05), true)],
+        Box::new(|t, v| ops::l1_penalty(t, v[0])),
+    );
+    add(
+        "kl_sparsity".into(),
+        vec![input("rho_hat", &[9], uniform(r, 9, 0.1, 0.9), true)],
+        Box::new(|t, v| ops::kl_sparsity(t, v[0], 0.05)),
+    );
+    for act in [Activation::Sigmoid, Activation::Tanh, Activation::Relu] {
+        let (rows, hidden, inputs) = (3, 5, 4);
+        add(
+            format!("contractive_penalty({})", act.name()),
+            vec![
+                input("z", &[rows, hidden], away_from_zero(r, rows * hidden, 0.05), true),
+                input("W", &[hidden, inputs], uniform(r, hidden * inputs, -1.0, 1.0), true),
+            ],
+            Box::new(move |t, v| ops::contractive_penalty(t, v[0], v[1], act)),
+        );
+    }
+    // (batch, in_ch, out_ch, h, w, kernel, stride, padding, dilation)
+    for (n, c, oc, h, w, k, s, p, d) in [
+        (2, 1, 3, 5, 5, 3, 1, 1, 1),
+        (1, 2, 2, 7, 6, 3, 2, 1, 1),
+        (2, 4, 3, 6, 5, 2, 1, 0, 1),
+        (1, 2, 2, 7, 7, 3, 1, 2, 2),
+    ] {
+        add(
+            format!("conv2d(k={k},s={s},p={p},d={d})"),
+            vec![
+                input("x", &[n, c, h, w], uniform(r, n * c * h * w, -1.0, 1.0), true),
+                input("W", &[oc, c, k, k], uniform(r, oc * c * k * k, -1.0, 1.0), true),
+                input("b", &[oc], uniform(r, oc, -1.0, 1.0), true),
+            ],
+            Box::new(move |t, v| {
+                ops::conv2d(t, v[0], v[1], v[2], ConvParams { stride: s, padding: p, dilation: d, output_padding: 0 })
+            }),
+        );
+    }
+    for (n, ci, co, h, w, k, s, p, op) in
+        [(2, 2, 3, 3, 4, 3, 2, 1, 1), (1, 3, 2, 4, 4, 3, 1, 1, 0), (1, 1, 2, 3, 3, 2, 2, 0, 0)]
+    {
+        add(
+            format!("conv_transpose2d(k={k},s={s},p={p},op={op})"),
+            vec![
+                input("x", &[n, ci, h, w], uniform(r, n * ci * h * w, -1.0, 1.0), true),
+                input("W", &[ci, co, k, k], uniform(r, ci * co * k * k, -1.0, 1.0), true),
+                input("b", &[co], uniform(r, co, -1.0, 1.0), true),
+            ],
+            Box::new(move |t, v| {
+                ops::conv_transpose2d(
+                    t,
+                    v[0],
+                    v[1],
+                    v[2],
+                    ConvParams { stride: s, padding: p, dilation: 1, output_padding: op },
+                )
+            }),
+        );
+    }
+    for (n, c, h, w, k, s, p, ceil) in
+        [(2, 3, 6, 6, 2, 2, 0, false), (1, 2, 7, 7, 2, 2, 0, true), (1, 2, 7, 5, 3, 2, 1, false)]
+    {
+        add(
+            format!("max_pool2d(k={k},s={s},p={p},ceil={ceil})"),
+            vec![input("x", &[n, c, h, w], distinct(r, n * c * h * w), true)],
+            Box::new(move |t, v| ops::max_pool2d(t, v[0], k, s, p, ceil)),
+        );
+    }
+    for scale in [2, 3] {
+        add(
+            format!("upsample2d(scale={scale})"),
+            vec![input("x", &[2, 2, 3, 4], uniform(r, 48, -1.0, 1.0), true)],
+            Box::new(move |t, v| ops::upsample2d(t, v[0], scale)),
+        );
+    }
+    add(
+        "reshape".into(),
+        vec![input("x", &[2, 6], uniform(r, 12, -1.0, 1.0), true)],
+        Box::new(|t, v| ops::reshape(t, v[0], [3, 4])),
+    );
+    cases
+}
+
+/// Runs `f` on `values`, returns `L = sum(out * proj)` in f64 and the tape gradients.
+fn evaluate<B: Backend>(
+    be: &B,
+    case: &Case<B>,
+    values: &[Vec<f32>],
+    proj: &mut Option<Vec<f32>>,
+    seed: u64,
+    want_grads: bool,
+) -> Result<(f64, Vec<Option<Vec<f32>>>)> {
+    let tape = Tape::new(be);
+    let mut vars = Vec::new();
+    for (inp, data) in case.inputs.iter().zip(values) {
+        let t = Tensor::from_slice(be, inp.shape.clone(), data, inp.name)?;
+        vars.push(if inp.differentiable { tape.param(&t) } else { tape.constant(&t) });
+    }
+    let out = (case.f)(&tape, &vars)?;
+    let out_val = tape.value(out).to_vec(be)?;
+    let proj = proj.get_or_insert_with(|| {
+        let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed);
+        uniform(&mut rng, out_val.len(), -1.0, 1.0)
+    });
+    let l: f64 = out_val.iter().zip(proj.iter()).map(|(&o, &p)| o as f64 * p as f64).sum();
+    let mut grads = Vec::new();
+    if want_grads {
+        // L = sum(out * R) is itself a tape op chain: mul by constant R, then sum.
+        let r = Tensor::from_slice(be, tape.shape(out), proj, "projection")?;
+        let rv = tape.constant(&r);
+        let prod = ops::mul(&tape, out, rv)?;
+        let root = ops::sum_all(&tape, prod)?;
+        tape.backward(root)?;
+        for (inp, v) in case.inputs.iter().zip(&vars) {
+            grads.push(match (inp.differentiable, tape.grad(*v)) {
+                (true, Some(g)) => Some(g.to_vec(be)?),
+                (true, None) => Some(vec![0.0; inp.data.len()]),
+                _ => None,
+            });
+        }
+    }
+    Ok((l, grads))
+}
+
+/// Runs every case on `backend`, one row per (op, differentiable input).
+pub fn run_all<B: Backend>(backend: &B, seed: u64) -> Result<Vec<GradRow>> {
+    let mut rows = Vec::new();
+    for case in all_cases::<B>(seed) {
+        let base: Vec<Vec<f32>> = case.inputs.iter().map(|i| i.data.clone()).collect();
+        let mut proj = None;
+        let (_, grads) = evaluate(backend, &case, &base, &mut proj, seed, true)?;
+        for (idx, inp) in case.inputs.iter().enumerate() {
+            let Some(tape_grad) = &grads[idx] else { continue };
+            let n = inp.data.len();
+            let mut rng = StdRng::seed_from_u64(seed.wrapping_add(idx as u64));
+            let probes: Vec<usize> = if n <= MAX_PROBES {
+                (0..n).collect()
+            } else {
+                (0..MAX_PROBES).map(|_| rng.random_range(0..n)).collect()
+            };
+            let mut numeric = Vec::new();
+            for &i in &probes {
+                let mut vals = base.clone();
+                vals[idx][i] = inp.data[i] + EPS;
+                let (lp, _) = evaluate(backend, &case, &vals, &mut proj, seed, false)?;
+                vals[idx][i] = inp.data[i] - EPS;
+                let (lm, _) = evaluate(backend, &case, &vals, &mut proj, seed, false)?;
+                numeric.push((lp - lm) / (2.0 * EPS as f64));
+            }
+            let g = numeric.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            let floor = (0.1 * g).max(1e-6);
+            let max_rel = probes
+                .iter()
+                .zip(&numeric)
+                .map(|(&i, &num)| {
+                    let ana = tape_grad[i] as f64;
+                    (ana - num).abs() / ana.abs().max(num.abs()).max(floor)
+                })
+                .fold(0.0f64, f64::max);
+            rows.push(GradRow {
+                op: case.op.clone(),
+                input: inp.name.to_string(),
+                shape: inp.shape.to_string(),
+                max_rel,
+                tol: TOLERANCE,
+                pass: max_rel <= TOLERANCE && max_rel.is_finite(),
+            });
+        }
+    }
+    Ok(rows)
+}
