@@ -51,6 +51,10 @@ pub trait Backend: Clone + 'static {
     fn flush(&self) -> Result<()> {
         Ok(())
     }
+    /// Kernel dispatches recorded so far (GPU), for the dispatches-per-step figure.
+    fn dispatch_count(&self) -> Option<u64> {
+        None
+    }
 
     // ---- matmul.rs ------------------------------------------------------------------
     fn matmul(&self, a: &Self::Buf, b: &Self::Buf, c: &Self::Buf, dims: MatmulDims) -> Result<()>;
