@@ -1,5 +1,7 @@
 //! Max pooling and nearest-neighbour upsampling.
 
+use crate::im2col::for_each_block_run;
+
 /// Max-pooling window over NCHW images. Output size follows PyTorch's `MaxPool2d`
 /// (floor, or ceil with `ceil_mode`, where a window must start inside the padded input).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -57,26 +59,275 @@ impl UpsampleGeom {
     }
 }
 
+/// `argmax` value of a window that covers no input at all. Only a padding larger than
+/// half the kernel (which PyTorch rejects) makes one; its output is -inf and the backward
+/// pass skips it.
+pub const NO_ARGMAX: u32 = u32::MAX;
+
+/// True when `v` replaces the current window maximum `best`. PyTorch's rule: a strictly
+/// greater value wins (so ties keep the first in row-major order) and NaN always wins
+/// (so NaN propagates, and the last NaN of a window is its argmax).
+#[inline]
+fn beats(v: f32, best: f32) -> bool {
+    v > best || v.is_nan()
+}
+
 /// Max pooling; `argmax[o]` = `h*W + w` of the winner within its channel plane.
+///
+/// Padding counts as -inf and never wins; ties go to the first element in row-major
+/// window order; NaN propagates (see `beats`). Uses [`max_pool2d_fast`] unless the
+/// scalar reference path is forced (`AUTOENC_FORCE_SCALAR`).
 pub fn max_pool2d(x: &[f32], y: &mut [f32], argmax: &mut [u32], geom: PoolGeom) {
-    let _ = (x, y, argmax, geom);
-    todo!()
+    if crate::simd::level() == crate::SimdLevel::Scalar {
+        max_pool2d_scalar(x, y, argmax, geom)
+    } else {
+        max_pool2d_fast(x, y, argmax, geom)
+    }
+}
+
+/// The specification: every window tap tested against the image bounds.
+pub fn max_pool2d_scalar(x: &[f32], y: &mut [f32], argmax: &mut [u32], g: PoolGeom) {
+    debug_assert_eq!(x.len(), g.in_len());
+    debug_assert_eq!(y.len(), g.out_len_total());
+    debug_assert_eq!(argmax.len(), g.out_len_total());
+    let (oh_n, ow_n) = (g.out_h(), g.out_w());
+    for p in 0..g.batch * g.channels {
+        for oh in 0..oh_n {
+            for ow in 0..ow_n {
+                let mut best = f32::NEG_INFINITY;
+                let mut best_at = NO_ARGMAX;
+                for ki in 0..g.kernel {
+                    for kj in 0..g.kernel {
+                        let h = (oh * g.stride + ki) as isize - g.padding as isize;
+                        let w = (ow * g.stride + kj) as isize - g.padding as isize;
+                        if !(0..g.height as isize).contains(&h) || !(0..g.width as isize).contains(&w) {
+                            continue;
+                        }
+                        let at = h as usize * g.width + w as usize;
+                        let v = x[p * g.height * g.width + at];
+                        // The first real tap always sets the index, so an all -inf window
+                        // still points at a real input.
+                        if best_at == NO_ARGMAX || beats(v, best) {
+                            best = v;
+                            best_at = at as u32;
+                        }
+                    }
+                }
+                let o = (p * oh_n + oh) * ow_n + ow;
+                y[o] = best;
+                argmax[o] = best_at;
+            }
+        }
+    }
+}
+
+/// Same result as [`max_pool2d_scalar`], bit for bit: the window is clipped to the image
+/// once per output (so the inner loops run over plain slices, same visiting order), and
+/// `(n, c)` planes are split across threads when large.
+pub fn max_pool2d_fast(x: &[f32], y: &mut [f32], argmax: &mut [u32], g: PoolGeom) {
+    debug_assert_eq!(x.len(), g.in_len());
+    debug_assert_eq!(y.len(), g.out_len_total());
+    debug_assert_eq!(argmax.len(), g.out_len_total());
+    let (oh_n, ow_n) = (g.out_h(), g.out_w());
+    let (in_plane, out_plane) = (g.height * g.width, oh_n * ow_n);
+    // Clipped window [lo, hi) along one axis, per output index.
+    let clip = |o: usize, size: usize| {
+        let start = o * g.stride;
+        (start.max(g.padding) - g.padding, (start + g.kernel).min(size + g.padding).saturating_sub(g.padding))
+    };
+    let h_windows: Vec<_> = (0..oh_n).map(|oh| clip(oh, g.height)).collect();
+    let w_windows: Vec<_> = (0..ow_n).map(|ow| clip(ow, g.width)).collect();
+    let pool_planes = |first: usize, y: &mut [f32], argmax: &mut [u32]| {
+        for (i, (y, argmax)) in y.chunks_mut(out_plane).zip(argmax.chunks_mut(out_plane)).enumerate() {
+            let plane = &x[(first + i) * in_plane..][..in_plane];
+            for (oh, &(h_lo, h_hi)) in h_windows.iter().enumerate() {
+                for (ow, &(w_lo, w_hi)) in w_windows.iter().enumerate() {
+                    let mut best = f32::NEG_INFINITY;
+                    let mut best_at = NO_ARGMAX;
+                    if h_lo < h_hi && w_lo < w_hi {
+                        best_at = (h_lo * g.width + w_lo) as u32;
+                        for h in h_lo..h_hi {
+                            for (w, &v) in plane[h * g.width..][w_lo..w_hi].iter().enumerate() {
+                                if beats(v, best) {
+                                    best = v;
+                                    best_at = (h * g.width + w_lo + w) as u32;
+                                }
+                            }
+                        }
+                    }
+                    y[oh * ow_n + ow] = best;
+                    argmax[oh * ow_n + ow] = best_at;
+                }
+            }
+        }
+    };
+    let planes = g.batch * g.channels;
+    let threads = threads_for(planes, x.len());
+    if threads <= 1 {
+        pool_planes(0, y, argmax);
+        return;
+    }
+    // y and argmax are split at the same plane boundaries, one pair per thread.
+    let per = planes.div_ceil(threads);
+    std::thread::scope(|s| {
+        let pool_planes = &pool_planes;
+        let mut runs = y.chunks_mut(per * out_plane).zip(argmax.chunks_mut(per * out_plane)).enumerate();
+        let (_, (y0, a0)) = runs.next().expect("at least two runs");
+        for (r, (y, a)) in runs {
+            s.spawn(move || pool_planes(r * per, y, a));
+        }
+        pool_planes(0, y0, a0);
+    });
+}
+
+/// Threads worth starting for `planes` independent planes and `work` elements touched.
+fn threads_for(planes: usize, work: usize) -> usize {
+    crate::simd::threads().min(planes).min(work / crate::im2col::MIN_WORK_PER_THREAD)
 }
 
 /// `dx` (overwritten) receives each `dy` at its argmax.
+///
+/// Windows overlap when stride < kernel, so one input can win several windows: the
+/// gradients add up. Uses [`max_pool2d_backward_fast`] unless scalar is forced.
 pub fn max_pool2d_backward(dy: &[f32], argmax: &[u32], dx: &mut [f32], geom: PoolGeom) {
-    let _ = (dy, argmax, dx, geom);
-    todo!()
+    if crate::simd::level() == crate::SimdLevel::Scalar {
+        max_pool2d_backward_scalar(dy, argmax, dx, geom)
+    } else {
+        max_pool2d_backward_fast(dy, argmax, dx, geom)
+    }
 }
 
-/// Nearest-neighbour upsampling.
+/// The specification: `dx = 0; dx[plane + argmax[o]] += dy[o]`.
+pub fn max_pool2d_backward_scalar(dy: &[f32], argmax: &[u32], dx: &mut [f32], g: PoolGeom) {
+    debug_assert_eq!(dy.len(), g.out_len_total());
+    debug_assert_eq!(argmax.len(), g.out_len_total());
+    debug_assert_eq!(dx.len(), g.in_len());
+    dx.fill(0.0);
+    let (in_plane, out_plane) = (g.height * g.width, g.out_h() * g.out_w());
+    for o in 0..dy.len() {
+        if argmax[o] != NO_ARGMAX {
+            dx[(o / out_plane) * in_plane + argmax[o] as usize] += dy[o];
+        }
+    }
+}
+
+/// Same result as [`max_pool2d_backward_scalar`], bit for bit (same order of additions
+/// within each plane), with `(n, c)` planes split across threads when large.
+pub fn max_pool2d_backward_fast(dy: &[f32], argmax: &[u32], dx: &mut [f32], g: PoolGeom) {
+    debug_assert_eq!(dy.len(), g.out_len_total());
+    debug_assert_eq!(argmax.len(), g.out_len_total());
+    debug_assert_eq!(dx.len(), g.in_len());
+    let (in_plane, out_plane) = (g.height * g.width, g.out_h() * g.out_w());
+    for_each_block_run(dx, in_plane, dx.len() + dy.len(), |first, run| {
+        for (i, dx) in run.chunks_mut(in_plane).enumerate() {
+            dx.fill(0.0);
+            let at = (first + i) * out_plane;
+            for (&d, &a) in dy[at..at + out_plane].iter().zip(&argmax[at..at + out_plane]) {
+                if a != NO_ARGMAX {
+                    dx[a as usize] += d;
+                }
+            }
+        }
+    });
+}
+
+/// Nearest-neighbour upsampling: `y[n, c, h, w] = x[n, c, h / scale, w / scale]`.
+///
+/// Uses [`upsample2d_fast`] unless the scalar reference path is forced.
 pub fn upsample2d(x: &[f32], y: &mut [f32], geom: UpsampleGeom) {
-    let _ = (x, y, geom);
-    todo!()
+    if crate::simd::level() == crate::SimdLevel::Scalar {
+        upsample2d_scalar(x, y, geom)
+    } else {
+        upsample2d_fast(x, y, geom)
+    }
+}
+
+/// The specification, one output element at a time.
+pub fn upsample2d_scalar(x: &[f32], y: &mut [f32], g: UpsampleGeom) {
+    debug_assert_eq!(x.len(), g.in_len());
+    debug_assert_eq!(y.len(), g.out_len());
+    let (s, out_h, out_w) = (g.scale, g.height * g.scale, g.width * g.scale);
+    for p in 0..g.batch * g.channels {
+        for h in 0..out_h {
+            for w in 0..out_w {
+                y[(p * out_h + h) * out_w + w] = x[(p * g.height + h / s) * g.width + w / s];
+            }
+        }
+    }
+}
+
+/// Same result as [`upsample2d_scalar`]: each output row is built once from its input
+/// row and then copied `scale - 1` times; planes split across threads when large.
+pub fn upsample2d_fast(x: &[f32], y: &mut [f32], g: UpsampleGeom) {
+    debug_assert_eq!(x.len(), g.in_len());
+    debug_assert_eq!(y.len(), g.out_len());
+    let (s, out_w) = (g.scale, g.width * g.scale);
+    let work = y.len();
+    // One block = the `scale` output rows made from one input row.
+    for_each_block_run(y, s * out_w, work, |first, run| {
+        for (i, rows) in run.chunks_mut(s * out_w).enumerate() {
+            let src = &x[(first + i) * g.width..][..g.width];
+            let (row0, rest) = rows.split_at_mut(out_w);
+            for (out, &v) in row0.chunks_exact_mut(s).zip(src) {
+                out.fill(v);
+            }
+            for row in rest.chunks_exact_mut(out_w) {
+                row.copy_from_slice(row0);
+            }
+        }
+    });
 }
 
 /// `dx` = sum of `dy` over each `scale x scale` block.
+///
+/// Uses [`upsample2d_backward_fast`] unless the scalar reference path is forced.
 pub fn upsample2d_backward(dy: &[f32], dx: &mut [f32], geom: UpsampleGeom) {
-    let _ = (dy, dx, geom);
-    todo!()
+    if crate::simd::level() == crate::SimdLevel::Scalar {
+        upsample2d_backward_scalar(dy, dx, geom)
+    } else {
+        upsample2d_backward_fast(dy, dx, geom)
+    }
+}
+
+/// The specification: each `dx` is `0 + dy[block]` summed in row-major block order.
+pub fn upsample2d_backward_scalar(dy: &[f32], dx: &mut [f32], g: UpsampleGeom) {
+    debug_assert_eq!(dy.len(), g.out_len());
+    debug_assert_eq!(dx.len(), g.in_len());
+    let (s, out_h, out_w) = (g.scale, g.height * g.scale, g.width * g.scale);
+    for p in 0..g.batch * g.channels {
+        for h in 0..g.height {
+            for w in 0..g.width {
+                let mut sum = 0.0f32;
+                for i in 0..s {
+                    for j in 0..s {
+                        sum += dy[(p * out_h + h * s + i) * out_w + w * s + j];
+                    }
+                }
+                dx[(p * g.height + h) * g.width + w] = sum;
+            }
+        }
+    }
+}
+
+/// Same result as [`upsample2d_backward_scalar`], bit for bit: a `dx` row accumulates the
+/// `scale` `dy` rows of its block one after another (the same order of additions per
+/// element, but streaming through `dy`); input rows split across threads when large.
+pub fn upsample2d_backward_fast(dy: &[f32], dx: &mut [f32], g: UpsampleGeom) {
+    debug_assert_eq!(dy.len(), g.out_len());
+    debug_assert_eq!(dx.len(), g.in_len());
+    let (s, out_w) = (g.scale, g.width * g.scale);
+    let work = dy.len();
+    for_each_block_run(dx, g.width, work, |first, run| {
+        for (i, dx_row) in run.chunks_mut(g.width).enumerate() {
+            dx_row.fill(0.0);
+            let block = &dy[(first + i) * s * out_w..][..s * out_w];
+            for dy_row in block.chunks_exact(out_w) {
+                for (d, taps) in dx_row.iter_mut().zip(dy_row.chunks_exact(s)) {
+                    for &t in taps {
+                        *d += t;
+                    }
+                }
+            }
+        }
+    });
 }
