@@ -1,4 +1,13 @@
 //! Elementwise activations, forward and backward.
+//!
+//! [`forward_scalar_one`] and [`backward_scalar_one`] are the per-element specification.
+//! The x86 versions compute the same formulas on whole vectors: exactly for identity,
+//! relu, leaky relu and every backward (the backward of sigmoid/tanh uses `y`, so no
+//! transcendental is involved); sigmoid and tanh forward use the vector exp/tanh of
+//! `simd_util` (Cephes polynomials, within a few ulp of `f32::exp`/`f32::tanh`).
+
+use crate::simd::{level, SimdLevel};
+use crate::simd_util::{path, Path};
 
 /// Elementwise activation functions. `LeakyRelu` uses slope [`LEAKY_RELU_SLOPE`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -41,12 +50,175 @@ pub const LEAKY_RELU_SLOPE: f32 = 0.01;
 
 /// `y = f(x)`.
 pub fn activation_forward(act: Activation, x: &[f32], y: &mut [f32]) {
-    let _ = (act, x, y);
-    todo!()
+    activation_forward_with(level(), act, x, y)
 }
 
 /// `dx = dy * f'(x)` (`y = f(x)` given for the cheap sigmoid/tanh forms).
 pub fn activation_backward(act: Activation, x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]) {
-    let _ = (act, x, y, dy, dx);
-    todo!()
+    activation_backward_with(level(), act, x, y, dy, dx)
 }
+
+/// [`activation_forward`] at a chosen SIMD level (panics if this CPU lacks it).
+pub fn activation_forward_with(level: SimdLevel, act: Activation, x: &[f32], y: &mut [f32]) {
+    assert_eq!(x.len(), y.len(), "activation_forward: x and y lengths differ");
+    match path(level) {
+        Path::Scalar => activation_forward_scalar(act, x, y),
+        // SAFETY: `path` returned this level only after checking the CPU supports it.
+        #[cfg(target_arch = "x86_64")]
+        Path::Avx2 => unsafe { avx2::forward(act, x, y) },
+        // SAFETY: as above.
+        #[cfg(target_arch = "x86_64")]
+        Path::Avx512 => unsafe { avx512::forward(act, x, y) },
+    }
+}
+
+/// [`activation_backward`] at a chosen SIMD level (panics if this CPU lacks it).
+pub fn activation_backward_with(level: SimdLevel, act: Activation, x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]) {
+    let n = dx.len();
+    assert!(x.len() == n && y.len() == n && dy.len() == n, "activation_backward: x, y, dy, dx lengths differ");
+    match path(level) {
+        Path::Scalar => activation_backward_scalar(act, x, y, dy, dx),
+        // SAFETY: `path` returned this level only after checking the CPU supports it.
+        #[cfg(target_arch = "x86_64")]
+        Path::Avx2 => unsafe { avx2::backward(act, x, y, dy, dx) },
+        // SAFETY: as above.
+        #[cfg(target_arch = "x86_64")]
+        Path::Avx512 => unsafe { avx512::backward(act, x, y, dy, dx) },
+    }
+}
+
+/// The specification of [`activation_forward`].
+pub fn activation_forward_scalar(act: Activation, x: &[f32], y: &mut [f32]) {
+    for (yi, &xi) in y.iter_mut().zip(x) {
+        *yi = forward_scalar_one(act, xi);
+    }
+}
+
+/// The specification of [`activation_backward`].
+pub fn activation_backward_scalar(act: Activation, x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]) {
+    for (i, dxi) in dx.iter_mut().enumerate() {
+        *dxi = backward_scalar_one(act, x[i], y[i], dy[i]);
+    }
+}
+
+/// The logistic function, safe for any `x`: `exp(-|x|)` never overflows, and the branch
+/// below 0 avoids forming `1 - tiny`.
+pub fn sigmoid(x: f32) -> f32 {
+    let e = (-x.abs()).exp();
+    if x >= 0.0 {
+        1.0 / (1.0 + e)
+    } else {
+        e / (1.0 + e)
+    }
+}
+
+/// `f(x)` for one element.
+pub fn forward_scalar_one(act: Activation, x: f32) -> f32 {
+    match act {
+        Activation::Identity => x,
+        Activation::Sigmoid => sigmoid(x),
+        Activation::Tanh => x.tanh(),
+        Activation::Relu => relu(x),
+        Activation::LeakyRelu => leaky_relu(x),
+    }
+}
+
+/// `dy * f'(x)` for one element, with `y = f(x)` (sigmoid: `y(1-y)`, tanh: `1-y^2`).
+/// Relu's derivative at 0 is taken as 0.
+pub fn backward_scalar_one(act: Activation, x: f32, y: f32, dy: f32) -> f32 {
+    match act {
+        Activation::Identity => dy,
+        Activation::Sigmoid => sigmoid_backward(y, dy),
+        Activation::Tanh => tanh_backward(y, dy),
+        Activation::Relu => relu_backward(x, dy),
+        Activation::LeakyRelu => leaky_relu_backward(x, dy),
+    }
+}
+
+// Tested as `x < 0` so that NaN passes through the forward (a diverging run shows NaN).
+fn relu(x: f32) -> f32 {
+    if x < 0.0 {
+        0.0
+    } else {
+        x
+    }
+}
+
+fn leaky_relu(x: f32) -> f32 {
+    if x < 0.0 {
+        LEAKY_RELU_SLOPE * x
+    } else {
+        x
+    }
+}
+
+fn sigmoid_backward(y: f32, dy: f32) -> f32 {
+    dy * (y * (1.0 - y))
+}
+
+fn tanh_backward(y: f32, dy: f32) -> f32 {
+    dy * (1.0 - y * y)
+}
+
+fn relu_backward(x: f32, dy: f32) -> f32 {
+    if x > 0.0 {
+        dy
+    } else {
+        0.0
+    }
+}
+
+fn leaky_relu_backward(x: f32, dy: f32) -> f32 {
+    if x > 0.0 {
+        dy
+    } else {
+        LEAKY_RELU_SLOPE * dy
+    }
+}
+
+/// One body for both x86 levels; `$level` names the `simd_util` module whose vector
+/// vocabulary it uses, `$feat` the target features.
+#[cfg(target_arch = "x86_64")]
+macro_rules! x86_kernels {
+    ($level:ident, $feat:literal) => {
+        mod $level {
+            use super::*;
+            use crate::simd_util::$level::*;
+
+            #[target_feature(enable = $feat)]
+            pub(super) fn forward(act: Activation, x: &[f32], y: &mut [f32]) {
+                let tail = |v| forward_scalar_one(act, v);
+                let zero = vzero();
+                let slope = splat(LEAKY_RELU_SLOPE);
+                match act {
+                    Activation::Identity => y.copy_from_slice(x),
+                    Activation::Sigmoid => map1(x, y, |v| vsigmoid(v), tail),
+                    Activation::Tanh => map1(x, y, |v| vtanh(v), tail),
+                    Activation::Relu => map1(x, y, |v| select(vlt(v, zero), zero, v), tail),
+                    Activation::LeakyRelu => map1(x, y, |v| select(vlt(v, zero), vmul(slope, v), v), tail),
+                }
+            }
+
+            #[target_feature(enable = $feat)]
+            pub(super) fn backward(act: Activation, x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]) {
+                let one = splat(1.0);
+                let zero = vzero();
+                let slope = splat(LEAKY_RELU_SLOPE);
+                match act {
+                    Activation::Identity => dx.copy_from_slice(dy),
+                    Activation::Sigmoid => map2(y, dy, dx, |y, g| vmul(g, vmul(y, vsub(one, y))), sigmoid_backward),
+                    Activation::Tanh => map2(y, dy, dx, |y, g| vmul(g, vsub(one, vmul(y, y))), tanh_backward),
+                    Activation::Relu => map2(x, dy, dx, |x, g| select(vgt(x, zero), g, zero), relu_backward),
+                    Activation::LeakyRelu => {
+                        map2(x, dy, dx, |x, g| select(vgt(x, zero), g, vmul(slope, g)), leaky_relu_backward)
+                    }
+                }
+            }
+        }
+    };
+}
+
+#[cfg(target_arch = "x86_64")]
+x86_kernels!(avx512, "avx512f");
+#[cfg(target_arch = "x86_64")]
+x86_kernels!(avx2, "avx2,fma");

@@ -18,6 +18,7 @@ pub mod optim;
 pub mod pool;
 pub mod reduce;
 pub mod simd;
+pub(crate) mod simd_util;
 
 pub use activation::Activation;
 pub use im2col::ConvGeom;
