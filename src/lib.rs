@@ -14,6 +14,7 @@ pub mod io;
 pub mod models;
 pub mod nn;
 pub mod optim;
+pub mod run;
 pub mod tensor;
 pub mod train;
 pub mod validate;

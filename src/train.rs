@@ -1,1 +1,266 @@
-//! The training loop.
+//! The training loop: seeded batches, corruption, one tape per step, the optimizer
+//! update, periodic loss read-back (never per op), evaluation on the test set.
+
+use crate::autodiff::Tape;
+use crate::backend::Backend;
+use crate::data::batches::{gather_rows, shuffled_indices};
+use crate::data::noise::Noise;
+use crate::error::{Error, Result};
+use crate::models::objective::{reconstruction_loss, Objective, Reconstruction};
+use crate::models::Model;
+use crate::optim::{Optimizer, OptimizerKind};
+use crate::tensor::Tensor;
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use std::io::IsTerminal;
+use std::time::Instant;
+
+#[derive(Clone, Debug)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub lr: f32,
+    pub optimizer: OptimizerKind,
+    pub weight_decay: f32,
+    pub seed: u64,
+    /// Corruption of the inputs (denoising); the loss always compares with the clean input.
+    pub noise: Noise,
+    /// Read the accumulated loss back (and check it is finite) every this many steps.
+    pub check_every: usize,
+    /// Show a progress bar (only when stderr is a terminal).
+    pub progress: bool,
+}
+
+impl TrainConfig {
+    pub fn validate(&self) -> Result<()> {
+        if self.batch_size == 0 {
+            return Err(Error::Config("--batch-size must be at least 1".into()));
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return Err(Error::Config(format!("--lr must be a positive number, got {}", self.lr)));
+        }
+        if self.check_every == 0 {
+            return Err(Error::Config("check interval must be at least 1".into()));
+        }
+        Ok(())
+    }
+}
+
+/// One row of metrics.csv.
+#[derive(Clone, Debug, Default)]
+pub struct EpochMetrics {
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub test_loss: f64,
+    /// Squared error summed over pixels, averaged over test images (how papers report it).
+    pub test_sse_per_image: f64,
+    pub seconds: f64,
+    /// Mean code activation on the test set.
+    pub mean_code: f64,
+    /// Steps per second and, on the GPU, kernel dispatches per step.
+    pub steps_per_sec: f64,
+    pub dispatches_per_step: Option<f64>,
+}
+
+/// Results of a forward pass over a whole set, without gradients.
+#[derive(Clone, Debug, Default)]
+pub struct Evaluation {
+    pub loss: f64,
+    pub sse_per_image: f64,
+    pub mean_code: f64,
+}
+
+/// Trains `model` for `cfg.epochs`, calling `on_epoch` after each epoch (to write metrics
+/// and checkpoints as they come).
+#[allow(clippy::too_many_arguments)]
+pub fn train<B: Backend, M: Model<B>>(
+    backend: &B,
+    model: &M,
+    objective: &Objective,
+    train_x: &[f32],
+    test_x: &[f32],
+    dim: usize,
+    cfg: &TrainConfig,
+    on_epoch: &mut dyn FnMut(&EpochMetrics) -> Result<()>,
+) -> Result<Vec<EpochMetrics>> {
+    cfg.validate()?;
+    let n = train_x.len() / dim;
+    if n == 0 {
+        return Err(Error::Config("the training set is empty".into()));
+    }
+    let mut optimizer = Optimizer::new(backend, model.params(), cfg.optimizer, cfg.lr, cfg.weight_decay)?;
+    let mut noise_rng = StdRng::seed_from_u64(cfg.seed ^ 0x6e6f697365);
+    let steps_per_epoch = n.div_ceil(cfg.batch_size);
+    let bar = progress_bar(cfg, steps_per_epoch);
+    let mut history = Vec::new();
+    for epoch in 1..=cfg.epochs {
+        let start = Instant::now();
+        let dispatches_before = backend.dispatch_count();
+        let order = shuffled_indices(n, cfg.seed, epoch as u64);
+        // The loss is summed on the device and read back every `check_every` steps.
+        let acc = backend.zeros(1, "epoch loss sum")?;
+        let (mut loss_sum, mut weight_sum, mut pending) = (0.0f64, 0usize, 0usize);
+        if let Some(b) = &bar {
+            b.reset();
+            b.set_message(format!("epoch {epoch}/{}", cfg.epochs));
+        }
+        for (step, batch_idx) in order.chunks(cfg.batch_size).enumerate() {
+            let rows = batch_idx.len();
+            let clean = gather_rows(train_x, dim, batch_idx);
+            let mut input = clean.clone();
+            cfg.noise.apply(&mut input, &mut noise_rng);
+            let target = Tensor::from_slice(backend, model.input_shape(rows), &clean, "batch target")?;
+            let x = Tensor::from_slice(backend, model.input_shape(rows), &input, "batch input")?;
+
+            let tape = Tape::new(backend);
+            let p = model.params().bind(&tape);
+            let xv = tape.constant(&x);
+            let fwd = model.forward(&p, xv)?;
+            let terms = objective.evaluate(&tape, &fwd, &target)?;
+            tape.backward(terms.total)?;
+            optimizer.step(backend, model.params(), &p.grads())?;
+            // Weighted by rows so the epoch mean is per example, whatever the last batch size.
+            backend.axpy(rows as f32, &tape.value(terms.total).buf, &acc, 1)?;
+            backend.flush()?;
+            weight_sum += rows;
+            pending += 1;
+            if pending == cfg.check_every || step + 1 == steps_per_epoch {
+                let v = backend.download(&acc)?[0] as f64;
+                if !v.is_finite() {
+                    return Err(Error::NonFinite(format!(
+                        "loss became {v} in epoch {epoch} near step {} (try a smaller --lr)",
+                        step + 1
+                    )));
+                }
+                loss_sum = v;
+                pending = 0;
+                if let Some(b) = &bar {
+                    b.set_message(format!("epoch {epoch}/{} loss {:.5}", cfg.epochs, loss_sum / weight_sum as f64));
+                }
+            }
+            if let Some(b) = &bar {
+                b.inc(1);
+            }
+        }
+        let train_seconds = start.elapsed().as_secs_f64();
+        let dispatches = match (dispatches_before, backend.dispatch_count()) {
+            (Some(a), Some(b)) => Some((b - a) as f64 / steps_per_epoch as f64),
+            _ => None,
+        };
+        let eval = evaluate(backend, model, objective.reconstruction, test_x, dim, cfg.batch_size.max(256))?;
+        let m = EpochMetrics {
+            epoch,
+            train_loss: loss_sum / weight_sum as f64,
+            test_loss: eval.loss,
+            test_sse_per_image: eval.sse_per_image,
+            seconds: start.elapsed().as_secs_f64(),
+            mean_code: eval.mean_code,
+            steps_per_sec: steps_per_epoch as f64 / train_seconds,
+            dispatches_per_step: dispatches,
+        };
+        if let Some(b) = &bar {
+            b.println(epoch_line(&m));
+        } else {
+            eprintln!("{}", epoch_line(&m));
+        }
+        on_epoch(&m)?;
+        history.push(m);
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    Ok(history)
+}
+
+fn progress_bar(cfg: &TrainConfig, steps: usize) -> Option<ProgressBar> {
+    if !cfg.progress || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::new(steps as u64);
+    let style = ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} steps ({per_sec}, eta {eta})")
+        .map(|s| s.progress_chars("=> "))
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    Some(bar)
+}
+
+pub fn epoch_line(m: &EpochMetrics) -> String {
+    let mut s = format!(
+        "epoch {:>3}  train_loss {:.6}  test_loss {:.6}  test_sse/img {:.3}  {:.1}s  {:.1} steps/s",
+        m.epoch, m.train_loss, m.test_loss, m.test_sse_per_image, m.seconds, m.steps_per_sec
+    );
+    if let Some(d) = m.dispatches_per_step {
+        s.push_str(&format!("  {d:.0} dispatches/step"));
+    }
+    s
+}
+
+/// Forward passes over `x` (no gradients): the reconstruction loss, the summed squared
+/// error per image and the mean code activation.
+pub fn evaluate<B: Backend, M: Model<B>>(
+    backend: &B,
+    model: &M,
+    kind: Reconstruction,
+    x: &[f32],
+    dim: usize,
+    batch: usize,
+) -> Result<Evaluation> {
+    let n = x.len() / dim;
+    if n == 0 {
+        return Ok(Evaluation::default());
+    }
+    let (mut loss, mut sse, mut code_sum, mut code_count) = (0.0f64, 0.0f64, 0.0f64, 0usize);
+    for start in (0..n).step_by(batch) {
+        let rows = batch.min(n - start);
+        let xb = &x[start * dim..(start + rows) * dim];
+        let xt = Tensor::from_slice(backend, model.input_shape(rows), xb, "eval batch")?;
+        let tape = Tape::new(backend);
+        let p = model.params().bind_frozen(&tape);
+        let fwd = model.forward(&p, tape.constant(&xt))?;
+        let l = reconstruction_loss(&tape, &fwd, &xt, kind)?;
+        loss += backend.download(&tape.value(l).buf)?[0] as f64 * rows as f64;
+        let recon = tape.value(fwd.recon).to_vec(backend)?;
+        sse += recon.iter().zip(xb).map(|(&r, &t)| ((r - t) as f64).powi(2)).sum::<f64>();
+        let code = tape.value(fwd.code).to_vec(backend)?;
+        code_sum += code.iter().map(|&c| c as f64).sum::<f64>();
+        code_count += code.len();
+    }
+    if !loss.is_finite() {
+        return Err(Error::NonFinite(format!("test loss is {loss}")));
+    }
+    Ok(Evaluation {
+        loss: loss / n as f64,
+        sse_per_image: sse / n as f64,
+        mean_code: code_sum / code_count.max(1) as f64,
+    })
+}
+
+/// Reconstructions of `x` (after the output activation).
+pub fn reconstruct<B: Backend, M: Model<B>>(backend: &B, model: &M, x: &[f32], dim: usize) -> Result<Vec<f32>> {
+    let n = x.len() / dim;
+    let xt = Tensor::from_slice(backend, model.input_shape(n), x, "reconstruct input")?;
+    let tape = Tape::new(backend);
+    let p = model.params().bind_frozen(&tape);
+    let fwd = model.forward(&p, tape.constant(&xt))?;
+    tape.value(fwd.recon).to_vec(backend)
+}
+
+/// Codes of `x`.
+pub fn encode<B: Backend, M: Model<B>>(backend: &B, model: &M, x: &[f32], dim: usize) -> Result<Vec<f32>> {
+    let n = x.len() / dim;
+    let xt = Tensor::from_slice(backend, model.input_shape(n), x, "encode input")?;
+    let tape = Tape::new(backend);
+    let p = model.params().bind_frozen(&tape);
+    let fwd = model.forward(&p, tape.constant(&xt))?;
+    tape.value(fwd.code).to_vec(backend)
+}
+
+/// Decodes `codes` (`n` codes) into reconstructions.
+pub fn decode<B: Backend, M: Model<B>>(backend: &B, model: &M, codes: &[f32], n: usize) -> Result<Vec<f32>> {
+    let ct = Tensor::from_slice(backend, model.code_shape(n), codes, "decode input")?;
+    let tape = Tape::new(backend);
+    let p = model.params().bind_frozen(&tape);
+    let recon = model.decode(&p, tape.constant(&ct))?;
+    tape.value(recon).to_vec(backend)
+}

@@ -308,46 +308,62 @@ fn evaluate<B: Backend>(
 pub fn run_all<B: Backend>(backend: &B, seed: u64) -> Result<Vec<GradRow>> {
     let mut rows = Vec::new();
     for case in all_cases::<B>(seed) {
-        let base: Vec<Vec<f32>> = case.inputs.iter().map(|i| i.data.clone()).collect();
-        let mut proj = None;
-        let (_, grads) = evaluate(backend, &case, &base, &mut proj, seed, true)?;
-        for (idx, inp) in case.inputs.iter().enumerate() {
-            let Some(tape_grad) = &grads[idx] else { continue };
-            let n = inp.data.len();
-            let mut rng = StdRng::seed_from_u64(seed.wrapping_add(idx as u64));
-            let probes: Vec<usize> = if n <= MAX_PROBES {
-                (0..n).collect()
-            } else {
-                (0..MAX_PROBES).map(|_| rng.random_range(0..n)).collect()
-            };
-            let mut numeric = Vec::new();
-            for &i in &probes {
-                let mut vals = base.clone();
-                vals[idx][i] = inp.data[i] + EPS;
-                let (lp, _) = evaluate(backend, &case, &vals, &mut proj, seed, false)?;
-                vals[idx][i] = inp.data[i] - EPS;
-                let (lm, _) = evaluate(backend, &case, &vals, &mut proj, seed, false)?;
-                numeric.push((lp - lm) / (2.0 * EPS as f64));
-            }
-            let g = numeric.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-            let floor = (0.1 * g).max(1e-6);
-            let max_rel = probes
-                .iter()
-                .zip(&numeric)
-                .map(|(&i, &num)| {
-                    let ana = tape_grad[i] as f64;
-                    (ana - num).abs() / ana.abs().max(num.abs()).max(floor)
-                })
-                .fold(0.0f64, f64::max);
-            rows.push(GradRow {
-                op: case.op.clone(),
-                input: inp.name.to_string(),
-                shape: inp.shape.to_string(),
-                max_rel,
-                tol: TOLERANCE,
-                pass: max_rel <= TOLERANCE && max_rel.is_finite(),
-            });
+        rows.extend(check_case(backend, &case, seed)?);
+    }
+    Ok(rows)
+}
+
+/// Checks a user-supplied op: `inputs` are (name, shape, values), all differentiable.
+/// Used by tests (including one with a deliberately wrong backward that must fail).
+pub fn check<B: Backend>(
+    backend: &B,
+    op: &str,
+    inputs: Vec<(&'static str, Vec<usize>, Vec<f32>)>,
+    f: impl Fn(&Tape<B>, &[Var]) -> Result<Var> + 'static,
+    seed: u64,
+) -> Result<Vec<GradRow>> {
+    let inputs = inputs.into_iter().map(|(name, shape, data)| input(name, &shape, data, true)).collect();
+    check_case(backend, &Case { op: op.to_string(), inputs, f: Box::new(f) }, seed)
+}
+
+fn check_case<B: Backend>(backend: &B, case: &Case<B>, seed: u64) -> Result<Vec<GradRow>> {
+    let mut rows = Vec::new();
+    let base: Vec<Vec<f32>> = case.inputs.iter().map(|i| i.data.clone()).collect();
+    let mut proj = None;
+    let (_, grads) = evaluate(backend, case, &base, &mut proj, seed, true)?;
+    for (idx, inp) in case.inputs.iter().enumerate() {
+        let Some(tape_grad) = &grads[idx] else { continue };
+        let n = inp.data.len();
+        let mut rng = StdRng::seed_from_u64(seed.wrapping_add(idx as u64));
+        let probes: Vec<usize> =
+            if n <= MAX_PROBES { (0..n).collect() } else { (0..MAX_PROBES).map(|_| rng.random_range(0..n)).collect() };
+        let mut numeric = Vec::new();
+        for &i in &probes {
+            let mut vals = base.clone();
+            vals[idx][i] = inp.data[i] + EPS;
+            let (lp, _) = evaluate(backend, case, &vals, &mut proj, seed, false)?;
+            vals[idx][i] = inp.data[i] - EPS;
+            let (lm, _) = evaluate(backend, case, &vals, &mut proj, seed, false)?;
+            numeric.push((lp - lm) / (2.0 * EPS as f64));
         }
+        let g = numeric.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let floor = (0.1 * g).max(1e-6);
+        let max_rel = probes
+            .iter()
+            .zip(&numeric)
+            .map(|(&i, &num)| {
+                let ana = tape_grad[i] as f64;
+                (ana - num).abs() / ana.abs().max(num.abs()).max(floor)
+            })
+            .fold(0.0f64, f64::max);
+        rows.push(GradRow {
+            op: case.op.clone(),
+            input: inp.name.to_string(),
+            shape: inp.shape.to_string(),
+            max_rel,
+            tol: TOLERANCE,
+            pass: max_rel <= TOLERANCE && max_rel.is_finite(),
+        });
     }
     Ok(rows)
 }

@@ -1,1 +1,41 @@
-//! models
+//! The autoencoder family. Every model implements [`Model`]: a forward pass on a tape that
+//! exposes its reconstruction and its code; [`objective::Objective`] turns that into the
+//! loss (reconstruction + regularisers) that [`crate::train`] minimises.
+
+pub mod ae;
+pub mod objective;
+
+use crate::autodiff::Var;
+use crate::backend::{Activation, Backend};
+use crate::error::Result;
+use crate::nn::{Bound, Params};
+
+/// What a forward pass exposes to the objective and to the tools.
+#[derive(Clone, Copy, Debug)]
+pub struct Forward {
+    /// The reconstruction, after the output activation.
+    pub recon: Var,
+    /// The reconstruction before the output activation (logits when it is sigmoid).
+    pub recon_pre: Var,
+    pub output_activation: Activation,
+    /// The code h.
+    pub code: Var,
+    /// For a dense code layer: its pre-activation z, its weight W and activation f
+    /// (what the closed-form contractive penalty needs).
+    pub code_layer: Option<(Var, Var, Activation)>,
+}
+
+pub trait Model<B: Backend> {
+    /// "ae", "conv", ...
+    fn kind(&self) -> &'static str;
+    fn params(&self) -> &Params<B>;
+    /// The shape of an input batch of `n` examples.
+    fn input_shape(&self, n: usize) -> Vec<usize>;
+    /// The shape of the codes of `n` examples.
+    fn code_shape(&self, n: usize) -> Vec<usize>;
+    fn forward(&self, p: &Bound<B>, x: Var) -> Result<Forward>;
+    /// Reconstruction (after the output activation) from a code.
+    fn decode(&self, p: &Bound<B>, code: Var) -> Result<Var>;
+    /// One line describing the architecture.
+    fn describe(&self) -> String;
+}

@@ -1,0 +1,51 @@
+//! Command-line parsing and dispatch. Each subcommand lives in its own file.
+
+mod tools;
+mod train;
+
+use autoenc::Result;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(name = "autoenc", version, about = "Autoencoders trained through hand-written WGSL and SIMD kernels")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BackendChoice {
+    Cpu,
+    Gpu,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Train an autoencoder and write config.json, metrics.csv, model.safetensors and
+    /// reconstructions.png to --out.
+    Train(train::TrainArgs),
+    /// Finite-difference gradient check of every differentiable op.
+    Gradcheck(tools::GradcheckArgs),
+    /// Run every kernel on the GPU and on the CPU and compare.
+    Validate(tools::ValidateArgs),
+    /// Time the kernels: GFLOP/s, GB/s and the fraction of the measured roofline.
+    Bench(tools::BenchArgs),
+    /// The GPU adapter, its limits and features, and the CPU SIMD level.
+    Info(tools::InfoArgs),
+}
+
+/// Parses the command line and runs it. `autoenc` alone trains the default model.
+pub fn run() -> Result<ExitCode> {
+    let mut cli = Cli::parse();
+    if cli.command.is_none() {
+        cli = Cli::parse_from(["autoenc", "train"]);
+    }
+    match cli.command.expect("set above") {
+        Command::Train(a) => train::run(a),
+        Command::Gradcheck(a) => tools::gradcheck(a),
+        Command::Validate(a) => tools::validate(a),
+        Command::Bench(a) => tools::bench(a),
+        Command::Info(a) => tools::info(a),
+    }
+}

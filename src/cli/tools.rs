@@ -1,0 +1,107 @@
+//! `gradcheck`, `validate`, `bench`, `info`.
+
+use super::BackendChoice;
+use autoenc::autodiff::gradcheck;
+use autoenc::backend::gpu::GpuBackend;
+use autoenc::{Backend, CpuBackend, Result};
+use clap::Args;
+use std::process::ExitCode;
+
+#[derive(Args, Debug)]
+pub struct GradcheckArgs {
+    #[arg(long, value_enum, default_value = "cpu")]
+    backend: BackendChoice,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// GPU adapter name substring (also AUTOENC_ADAPTER).
+    #[arg(long)]
+    adapter: Option<String>,
+}
+
+pub fn gradcheck(a: GradcheckArgs) -> Result<ExitCode> {
+    match a.backend {
+        BackendChoice::Cpu => gradcheck_on(&CpuBackend::new(), a.seed),
+        BackendChoice::Gpu => gradcheck_on(&GpuBackend::new(a.adapter.as_deref())?, a.seed),
+    }
+}
+
+fn gradcheck_on<B: Backend>(backend: &B, seed: u64) -> Result<ExitCode> {
+    println!("gradcheck on {} (central differences, eps {}, seed {seed})", backend.describe(), gradcheck::EPS);
+    println!("{:<40} {:<8} {:<14} {:>12} {:>10}  result", "op", "input", "shape", "max rel err", "tolerance");
+    let rows = gradcheck::run_all(backend, seed)?;
+    let mut failed = 0;
+    for r in &rows {
+        let verdict = if r.pass { "pass" } else { "FAIL" };
+        failed += usize::from(!r.pass);
+        println!("{:<40} {:<8} {:<14} {:>12.3e} {:>10.0e}  {verdict}", r.op, r.input, r.shape, r.max_rel, r.tol);
+    }
+    println!("{} passed, {} failed", rows.len() - failed, failed);
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// Only the GPU can be validated against the CPU reference.
+    #[arg(long, value_enum, default_value = "gpu")]
+    backend: BackendChoice,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    #[arg(long)]
+    adapter: Option<String>,
+}
+
+pub fn validate(a: ValidateArgs) -> Result<ExitCode> {
+    if a.backend == BackendChoice::Cpu {
+        return Err(autoenc::Error::Config(
+            "validate compares the GPU with the CPU reference: use --backend gpu (the CPU SIMD paths are checked against scalar by `cargo test -p autoenc-kernels`)".into(),
+        ));
+    }
+    let gpu = GpuBackend::new(a.adapter.as_deref())?;
+    println!("validate: {} against the CPU reference (seed {})", gpu.describe(), a.seed);
+    autoenc::validate::print_header();
+    let rows = autoenc::validate::run_all(&gpu, a.seed, &mut |r| autoenc::validate::print_row(r))?;
+    let failed = rows.iter().filter(|r| !r.pass).count();
+    println!("{} passed, {} failed", rows.len() - failed, failed);
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    #[arg(long, value_enum, default_value = "cpu")]
+    backend: BackendChoice,
+    /// Square matmul sizes (and element counts scale with them).
+    #[arg(long, value_delimiter = ',')]
+    sizes: Vec<usize>,
+    #[arg(long)]
+    adapter: Option<String>,
+}
+
+pub fn bench(a: BenchArgs) -> Result<ExitCode> {
+    let mut out = std::io::stdout();
+    match a.backend {
+        BackendChoice::Cpu => autoenc::bench::run_cpu(&a.sizes, &mut out)?,
+        BackendChoice::Gpu => autoenc::bench::run_gpu(&GpuBackend::new(a.adapter.as_deref())?, &a.sizes, &mut out)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args, Debug)]
+pub struct InfoArgs {
+    #[arg(long)]
+    adapter: Option<String>,
+}
+
+pub fn info(a: InfoArgs) -> Result<ExitCode> {
+    let cpu = CpuBackend::new();
+    println!("autoenc {}", env!("CARGO_PKG_VERSION"));
+    println!("cpu: {}", cpu.describe());
+    println!(
+        "cpu simd levels available: {:?}",
+        autoenc_kernels::simd::available_levels().iter().map(|l| l.name()).collect::<Vec<_>>()
+    );
+    match GpuBackend::new(a.adapter.as_deref()) {
+        Ok(gpu) => println!("{}", gpu.info()),
+        Err(e) => println!("gpu: none ({e})"),
+    }
+    Ok(ExitCode::SUCCESS)
+}

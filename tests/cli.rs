@@ -1,0 +1,102 @@
+//! The `autoenc` command end to end: outputs of a short run, and clear errors (non-zero
+//! exit, one line, no panic) on bad input.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn autoenc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_autoenc")).args(args).output().expect("run autoenc")
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("autoenc-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn assert_clean_error(out: &Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "expected failure, stderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "panicked: {stderr}");
+    assert!(stderr.contains(needle), "expected '{needle}' in: {stderr}");
+}
+
+#[test]
+fn short_training_run_writes_all_outputs() {
+    let dir = temp_dir("train");
+    let out = autoenc(&[
+        "train",
+        "--epochs",
+        "2",
+        "--limit-train",
+        "256",
+        "--limit-test",
+        "64",
+        "--hidden",
+        "64",
+        "--code",
+        "8",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for f in ["config.json", "metrics.csv", "model.safetensors", "reconstructions.png"] {
+        assert!(dir.join(f).is_file(), "missing {f}");
+    }
+    let metrics = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    let lines: Vec<_> = metrics.lines().collect();
+    assert_eq!(lines.len(), 3, "{metrics}");
+    assert!(lines[0].starts_with("epoch,train_loss,test_loss,test_sse_per_image,seconds"));
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left behind: {leftovers:?}");
+}
+
+#[test]
+fn batch_size_zero_is_a_clear_error() {
+    assert_clean_error(&autoenc(&["train", "--batch-size", "0"]), "--batch-size");
+}
+
+#[test]
+fn missing_dataset_folder_is_a_clear_error() {
+    assert_clean_error(&autoenc(&["train", "--dataset", "/nonexistent/folder"]), "/nonexistent/folder");
+}
+
+#[test]
+fn corrupt_and_truncated_idx_files_are_clear_errors() {
+    let dir = temp_dir("corrupt");
+    let bundled = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/bundled/mnist");
+    for f in std::fs::read_dir(&bundled).unwrap() {
+        let f = f.unwrap();
+        std::fs::copy(f.path(), dir.join(f.file_name())).unwrap();
+    }
+    // Bad magic in the training images.
+    let images = dir.join("train-images-idx3-ubyte.gz");
+    std::fs::remove_file(&images).unwrap();
+    std::fs::write(dir.join("train-images-idx3-ubyte"), [0u8, 0, 9, 9, 0, 0, 0, 1]).unwrap();
+    assert_clean_error(&autoenc(&["train", "--dataset", dir.to_str().unwrap()]), "train-images-idx3-ubyte");
+    // Truncated: a valid header that promises more images than the file holds.
+    let mut bytes = vec![0u8, 0, 8, 3, 0, 0, 0, 100, 0, 0, 0, 28, 0, 0, 0, 28];
+    bytes.extend(vec![0u8; 28 * 28 * 3]);
+    std::fs::write(dir.join("train-images-idx3-ubyte"), bytes).unwrap();
+    assert_clean_error(&autoenc(&["train", "--dataset", dir.to_str().unwrap()]), "train-images-idx3-ubyte");
+}
+
+#[test]
+fn gradcheck_command_passes() {
+    let out = autoenc(&["gradcheck"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("conv_transpose2d") && stdout.contains("contractive_penalty"), "{stdout}");
+    assert!(stdout.contains(" 0 failed"), "{stdout}");
+}
+
+#[test]
+fn unknown_model_flag_value_is_rejected() {
+    let out = autoenc(&["train", "--loss", "hinge", "--epochs", "1", "--limit-train", "8", "--limit-test", "8"]);
+    assert_clean_error(&out, "unknown loss");
+}
