@@ -1,1 +1,622 @@
-//! `GpuBackend`: WGSL compute shaders through wgpu. (Filled by the GPU backend issue.)
+//! `GpuBackend`: the op set as hand-written WGSL compute shaders, through wgpu.
+//!
+//! Pieces: `context.rs` (adapter, device, error capture), `buffer.rs` ([`GpuBuf`] and the
+//! pool), `pipeline.rs` (modules, pipelines, bind groups: compiled / built once, cached),
+//! `recorder.rs` (one pending command encoder per step, uniform-parameter arena). One file
+//! per shader family holds the host side of its ops: `matmul.rs`, `reduce.rs`,
+//! `activation.rs`, `loss.rs`, `optim.rs`, `conv.rs` (im2col, col2im, pool, upsample),
+//! `contractive.rs`.
+//!
+//! # How to add a kernel
+//!
+//! 1. WGSL, in `shaders/<family>.wgsl`: buffers at `@group(0) @binding(0..)` in argument
+//!    order (`var<storage, read>` for inputs, `var<storage, read_write>` for outputs);
+//!    scalar parameters in one struct of at most 16 u32/f32 words at
+//!    `@group(1) @binding(0) var<uniform> p: Params;`. For 1-D work use
+//!    `@workgroup_size(256)` and the flat index
+//!    `let i = (wid.y * nwg.x + wid.x) * 256u + lid;` (`@builtin(workgroup_id) wid`,
+//!    `@builtin(num_workgroups) nwg`, `@builtin(local_invocation_index) lid`) with
+//!    `if (i >= p.len) { return; }`: [`GpuBackend::dispatch_1d`] spreads long grids over
+//!    x and y because one dimension holds at most 65535 workgroups.
+//! 2. Host, in `src/backend/gpu/<family>.rs`:
+//!    ```ignore
+//!    const SHADER: Shader = Shader { name: "reduce", source: include_str!("../../../shaders/reduce.wgsl") };
+//!    const ADD: Kernel = Kernel::new(SHADER, "add", "rrw"); // a, b read; out written
+//!    pub(super) fn add(gpu: &GpuBackend, a: &GpuBuf, b: &GpuBuf, out: &GpuBuf, len: usize) -> Result<()> {
+//!        gpu.check_len(a, len, "add a")?; // every index the shader touches is checked here:
+//!        gpu.check_len(b, len, "add b")?; // modules are built without runtime bounds checks
+//!        gpu.check_len(out, len, "add out")?;
+//!        gpu.dispatch_1d(&ADD, &[a, b, out], &[len as u32], len, 256)
+//!    }
+//!    ```
+//!    `dispatch` / `dispatch_1d` compile the pipeline on first use, reuse cached bind
+//!    groups, write the params into the arena, record into the open pass and count the
+//!    dispatch. Nothing runs until `flush` (or `download`).
+//! 3. A case in `src/validate/` comparing it with `CpuBackend` on awkward shapes.
+
+mod activation;
+mod buffer;
+mod context;
+mod contractive;
+mod conv;
+mod loss;
+mod matmul;
+mod optim;
+mod pipeline;
+mod recorder;
+mod reduce;
+
+pub use buffer::{GpuBuf, PoolStats};
+pub(crate) use pipeline::{Kernel, Shader};
+
+use super::*;
+use crate::error::Error;
+use buffer::Pool;
+use context::Context;
+use pipeline::{Pipelines, PARAMS_WORDS};
+use recorder::Recorder;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+
+/// The GPU backend. Clones share one device, pool and pending encoder.
+#[derive(Clone)]
+pub struct GpuBackend {
+    inner: Rc<Inner>,
+}
+
+struct Inner {
+    ctx: Context,
+    pool: Rc<Pool>,
+    pipes: RefCell<Pipelines>,
+    rec: RefCell<Recorder>,
+    dispatches: Cell<u64>,
+    submits: Cell<u64>,
+    /// Reused MAP_READ buffer for downloads (grown on demand).
+    staging: RefCell<Option<wgpu::Buffer>>,
+}
+
+/// `f32` parameter as the u32 word the uniform struct holds.
+pub(crate) fn fbits(x: f32) -> u32 {
+    x.to_bits()
+}
+
+impl GpuBackend {
+    /// Opens the adapter whose name contains `adapter_filter` (case-insensitive), else the
+    /// one named by env `AUTOENC_ADAPTER`, else the highest-performance one (software
+    /// adapters such as lavapipe last). Shader modules are built without runtime bounds
+    /// checks unless env `AUTOENC_CHECKED_SHADERS=1`.
+    pub fn new(adapter_filter: Option<&str>) -> Result<Self> {
+        let checked = std::env::var("AUTOENC_CHECKED_SHADERS").is_ok_and(|v| v == "1");
+        Self::with_checks(adapter_filter, checked)
+    }
+
+    /// Like [`GpuBackend::new`] with the runtime-bounds-check choice made explicitly.
+    pub fn with_checks(adapter_filter: Option<&str>, checked_shaders: bool) -> Result<Self> {
+        let ctx = Context::new(adapter_filter)?;
+        let pipes = Pipelines::new(&ctx.device, checked_shaders);
+        let rec = Recorder::new(&ctx.device, &pipes.params_layout, &ctx.limits);
+        ctx.take_errors()?;
+        Ok(GpuBackend {
+            inner: Rc::new(Inner {
+                ctx,
+                pool: Rc::new(Pool::default()),
+                pipes: RefCell::new(pipes),
+                rec: RefCell::new(rec),
+                dispatches: Cell::new(0),
+                submits: Cell::new(0),
+                staging: RefCell::new(None),
+            }),
+        })
+    }
+
+    /// Adapter, backend, device type, driver, limits and features (for `autoenc info`).
+    pub fn info(&self) -> String {
+        let c = &self.inner.ctx;
+        format!(
+            "{}\nshaders:  {}\ntimestamps: {}",
+            c.describe_long(),
+            if self.checked_shaders() { "runtime bounds checks ON" } else { "trusted (no runtime bounds checks)" },
+            if c.has_timestamps() { "yes" } else { "no (bench uses wall clock)" }
+        )
+    }
+
+    pub fn adapter_name(&self) -> &str {
+        &self.inner.ctx.info.name
+    }
+    /// True for CPU adapters such as lavapipe / llvmpipe (correct but slow).
+    pub fn is_software(&self) -> bool {
+        context::is_software(&self.inner.ctx.info)
+    }
+    pub fn checked_shaders(&self) -> bool {
+        self.inner.pipes.borrow().checked()
+    }
+    pub fn has_timestamps(&self) -> bool {
+        self.inner.ctx.has_timestamps()
+    }
+    /// Compute dispatches recorded since this backend was created.
+    pub fn dispatch_count(&self) -> u64 {
+        self.inner.dispatches.get()
+    }
+    /// Queue submits so far (one per flush with pending work).
+    pub fn submit_count(&self) -> u64 {
+        self.inner.submits.get()
+    }
+    pub fn pool_stats(&self) -> PoolStats {
+        self.inner.pool.stats()
+    }
+    /// Releases every idle pooled buffer (and the bind groups that pin them).
+    pub fn trim_pool(&self) {
+        let ids = self.inner.pool.trim();
+        self.inner.pipes.borrow_mut().forget_buffers(&ids);
+    }
+    pub(crate) fn limits(&self) -> &wgpu::Limits {
+        &self.inner.ctx.limits
+    }
+
+    // ---- helpers for the op files -------------------------------------------------------
+
+    /// `Error::Shape` unless `buf` holds at least `len` values.
+    pub(crate) fn check_len(&self, buf: &GpuBuf, len: usize, what: &str) -> Result<()> {
+        if buf.len() < len {
+            return Err(Error::Shape(format!("{what}: buffer holds {} values, op needs {len}", buf.len())));
+        }
+        Ok(())
+    }
+
+    /// `Error::Gpu` when `len` f32s cannot live in one storage binding on this device.
+    pub(crate) fn check_alloc(&self, len: usize, label: &str) -> Result<()> {
+        let max = self.inner.ctx.max_storage_elems();
+        if len as u64 > max || buffer::alloc_bytes(len) > self.inner.ctx.limits.max_buffer_size {
+            return Err(Error::Gpu(format!(
+                "{label}: {len} f32 values ({} bytes) exceed this device's storage-buffer binding limit of {} bytes \
+                 (max_storage_buffer_binding_size {}, max_buffer_size {})",
+                len as u64 * 4,
+                max * 4,
+                self.inner.ctx.limits.max_storage_buffer_binding_size,
+                self.inner.ctx.limits.max_buffer_size
+            )));
+        }
+        Ok(())
+    }
+
+    /// A pooled buffer of `len` f32s with undefined contents (scratch space for kernels).
+    pub(crate) fn scratch(&self, len: usize, label: &str) -> Result<GpuBuf> {
+        self.check_alloc(len, label)?;
+        Ok(self.inner.pool.take(&self.inner.ctx.device, len, label))
+    }
+
+    /// The largest workgroup count per grid dimension.
+    pub(crate) fn max_groups(&self) -> u32 {
+        self.inner.ctx.limits.max_compute_workgroups_per_dimension
+    }
+
+    /// A 2-D grid of at least `groups` workgroups (x filled first, x <= the per-dimension
+    /// limit). Shaders flatten it as `wid.y * nwg.x + wid.x` and skip the tail.
+    pub(crate) fn grid_1d(&self, groups: u64) -> Result<[u32; 3]> {
+        let max = self.max_groups() as u64;
+        let x = groups.clamp(1, max);
+        let y = groups.div_ceil(x);
+        if y > max {
+            return Err(Error::Gpu(format!("{groups} workgroups exceed the {max} x {max} grid this device allows")));
+        }
+        Ok([x as u32, y as u32, 1])
+    }
+
+    /// Dispatch of a 1-D kernel over `n` items, `per_group` items per workgroup.
+    pub(crate) fn dispatch_1d(
+        &self,
+        k: &Kernel,
+        bufs: &[&GpuBuf],
+        params: &[u32],
+        n: usize,
+        per_group: usize,
+    ) -> Result<()> {
+        if n == 0 {
+            return Ok(());
+        }
+        let grid = self.grid_1d((n as u64).div_ceil(per_group as u64))?;
+        self.dispatch(k, bufs, params, grid)
+    }
+
+    /// Records one dispatch of `k` with `bufs` bound in order and `params` as its uniform
+    /// block. Refuses a writable buffer that is also bound elsewhere (wgpu would reject
+    /// it) and workgroup counts over the device limit. A zero count records nothing.
+    pub(crate) fn dispatch(&self, k: &Kernel, bufs: &[&GpuBuf], params: &[u32], groups: [u32; 3]) -> Result<()> {
+        if bufs.len() != k.bindings.len() || params.len() > PARAMS_WORDS {
+            return Err(Error::Gpu(format!(
+                "internal: {}::{} takes {} buffers and <= {PARAMS_WORDS} params, got {} and {}",
+                k.shader.name,
+                k.entry,
+                k.bindings.len(),
+                bufs.len(),
+                params.len()
+            )));
+        }
+        for (i, c) in k.bindings.chars().enumerate() {
+            if c == 'w' && bufs.iter().enumerate().any(|(j, b)| j != i && b.same(bufs[i])) {
+                return Err(Error::Shape(format!(
+                    "{}::{}: output buffer (binding {i}) aliases another argument",
+                    k.shader.name, k.entry
+                )));
+            }
+        }
+        let max = self.max_groups();
+        if groups.iter().any(|&g| g > max) {
+            return Err(Error::Gpu(format!(
+                "{}::{}: grid {groups:?} exceeds {max} workgroups per dimension",
+                k.shader.name, k.entry
+            )));
+        }
+        if groups.contains(&0) {
+            return Ok(());
+        }
+        let ctx = &self.inner.ctx;
+        let (pipeline, bind_group) = {
+            let mut pipes = self.inner.pipes.borrow_mut();
+            let p = pipes.pipeline(ctx, k)?;
+            (p, pipes.bind_group(&ctx.device, k, bufs))
+        };
+        if self.inner.rec.borrow().params_full() {
+            self.flush()?;
+        }
+        self.inner.rec.borrow_mut().dispatch(&ctx.device, &pipeline, &bind_group, params, groups);
+        self.inner.dispatches.set(self.inner.dispatches.get() + 1);
+        Ok(())
+    }
+
+    /// Copies `bytes` of `src` into a host vector (flushes and waits).
+    fn read_back(&self, src: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
+        if bytes == 0 {
+            self.flush()?;
+            return Ok(Vec::new());
+        }
+        let ctx = &self.inner.ctx;
+        let staging = {
+            let mut st = self.inner.staging.borrow_mut();
+            if st.as_ref().is_none_or(|b| b.size() < bytes) {
+                *st = Some(ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("download staging"),
+                    size: bytes.next_power_of_two().max(256),
+                    usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                }));
+            }
+            st.clone().expect("staging just made")
+        };
+        self.inner.rec.borrow_mut().encoder(&ctx.device).copy_buffer_to_buffer(src, 0, &staging, 0, bytes);
+        self.flush()?;
+        let done: Arc<Mutex<Option<std::result::Result<(), wgpu::BufferAsyncError>>>> = Arc::default();
+        let flag = done.clone();
+        staging.map_async(wgpu::MapMode::Read, 0..bytes, move |r| {
+            *flag.lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+        });
+        ctx.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(format!("waiting for the device: {e}")))?;
+        let status = done.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match status {
+            Some(Ok(())) => {}
+            Some(Err(e)) => return Err(Error::Gpu(format!("mapping the download buffer: {e}"))),
+            None => return Err(Error::Gpu("download buffer was not mapped after waiting".into())),
+        }
+        let out = {
+            let view =
+                staging.get_mapped_range(0..bytes).map_err(|e| Error::Gpu(format!("reading download buffer: {e}")))?;
+            view.to_vec()
+        };
+        staging.unmap();
+        ctx.take_errors()?;
+        Ok(out)
+    }
+
+    /// Runs `record` (which records GPU work) and returns the device time it took, from
+    /// timestamp queries; `None` when the adapter has no timestamps (time it on the host
+    /// around a `download` instead).
+    pub fn time_gpu(&self, record: impl FnOnce() -> Result<()>) -> Result<Option<f64>> {
+        let ctx = &self.inner.ctx;
+        if !ctx.has_timestamps() {
+            record()?;
+            return Ok(None);
+        }
+        self.flush()?;
+        let qs = ctx.device.create_query_set(&wgpu::QuerySetDescriptor {
+            label: Some("timing"),
+            ty: wgpu::QueryType::Timestamp,
+            count: 2,
+        });
+        self.inner.rec.borrow_mut().start_timing(qs);
+        let r = record();
+        let (qs, any) = self.inner.rec.borrow_mut().stop_timing().expect("timing was started");
+        r?;
+        if !any {
+            return Ok(Some(0.0));
+        }
+        let resolve = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("timestamps"),
+            size: 16,
+            usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        self.inner.rec.borrow_mut().encoder(&ctx.device).resolve_query_set(&qs, 0..2, &resolve, 0);
+        let raw = self.read_back(&resolve, 16)?;
+        let t: &[u64] = bytemuck::cast_slice(&raw);
+        let ticks = t[1].saturating_sub(t[0]);
+        Ok(Some(ticks as f64 * ctx.queue.get_timestamp_period() as f64 * 1e-9))
+    }
+}
+
+impl Backend for GpuBackend {
+    type Buf = GpuBuf;
+
+    fn name(&self) -> &'static str {
+        "gpu"
+    }
+
+    fn describe(&self) -> String {
+        let i = &self.inner.ctx.info;
+        format!(
+            "gpu ({}, {:?}{}{})",
+            i.name,
+            i.backend,
+            if self.is_software() { ", software" } else { "" },
+            if self.checked_shaders() { ", checked shaders" } else { "" }
+        )
+    }
+
+    fn dispatch_count(&self) -> Option<u64> {
+        Some(self.inner.dispatches.get())
+    }
+
+    fn zeros(&self, len: usize, label: &str) -> Result<GpuBuf> {
+        let buf = self.scratch(len, label)?;
+        self.inner.rec.borrow_mut().encoder(&self.inner.ctx.device).clear_buffer(buf.raw(), 0, None);
+        Ok(buf)
+    }
+
+    fn upload(&self, data: &[f32], label: &str) -> Result<GpuBuf> {
+        let buf = self.scratch(data.len(), label)?;
+        if data.is_empty() {
+            return Ok(buf);
+        }
+        let bytes: &[u8] = bytemuck::cast_slice(data);
+        let ctx = &self.inner.ctx;
+        let mut rec = self.inner.rec.borrow_mut();
+        if rec.is_empty() {
+            // Queue writes land before the next submit: safe while nothing is pending.
+            ctx.queue.write_buffer(buf.raw(), 0, bytes);
+        } else {
+            // Pending commands may still use this (pooled) buffer: copy in command order.
+            let staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("upload staging"),
+                size: bytes.len() as u64,
+                usage: wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: true,
+            });
+            staging
+                .get_mapped_range_mut(..)
+                .map_err(|e| Error::Gpu(format!("{label}: mapping upload buffer: {e}")))?
+                .copy_from_slice(bytes);
+            staging.unmap();
+            rec.encoder(&ctx.device).copy_buffer_to_buffer(&staging, 0, buf.raw(), 0, bytes.len() as u64);
+        }
+        Ok(buf)
+    }
+
+    fn download(&self, buf: &GpuBuf) -> Result<Vec<f32>> {
+        let raw = self.read_back(buf.raw(), buf.bytes())?;
+        Ok(bytemuck::pod_collect_to_vec(&raw))
+    }
+
+    fn fill(&self, buf: &GpuBuf, value: f32) -> Result<()> {
+        reduce::fill(self, buf, value)
+    }
+
+    fn copy(&self, src: &GpuBuf, dst: &GpuBuf) -> Result<()> {
+        if src.same(dst) || src.is_empty() {
+            return Ok(());
+        }
+        self.check_len(dst, src.len(), "copy dst")?;
+        let device = &self.inner.ctx.device;
+        self.inner.rec.borrow_mut().encoder(device).copy_buffer_to_buffer(src.raw(), 0, dst.raw(), 0, src.bytes());
+        Ok(())
+    }
+
+    fn flush(&self) -> Result<()> {
+        let ctx = &self.inner.ctx;
+        let cb = self.inner.rec.borrow_mut().finish(&ctx.queue);
+        if let Some(cb) = cb {
+            ctx.queue.submit([cb]);
+            self.inner.submits.set(self.inner.submits.get() + 1);
+        }
+        ctx.take_errors()
+    }
+
+    fn matmul(&self, a: &GpuBuf, b: &GpuBuf, c: &GpuBuf, dims: MatmulDims) -> Result<()> {
+        matmul::matmul(self, a, b, c, dims)
+    }
+
+    fn bias_add(
+        &self,
+        x: &GpuBuf,
+        bias: &GpuBuf,
+        out: &GpuBuf,
+        outer: usize,
+        channels: usize,
+        inner: usize,
+    ) -> Result<()> {
+        reduce::bias_add(self, x, bias, out, outer, channels, inner)
+    }
+
+    fn bias_grad(
+        &self,
+        dy: &GpuBuf,
+        out: &GpuBuf,
+        outer: usize,
+        channels: usize,
+        inner: usize,
+        accumulate: bool,
+    ) -> Result<()> {
+        reduce::bias_grad(self, dy, out, outer, channels, inner, accumulate)
+    }
+
+    fn sum_all(&self, x: &GpuBuf, out: &GpuBuf, len: usize) -> Result<()> {
+        reduce::sum_all(self, x, out, len)
+    }
+
+    fn add(&self, a: &GpuBuf, b: &GpuBuf, out: &GpuBuf, len: usize) -> Result<()> {
+        reduce::add(self, a, b, out, len)
+    }
+
+    fn mul(&self, a: &GpuBuf, b: &GpuBuf, out: &GpuBuf, len: usize) -> Result<()> {
+        reduce::mul(self, a, b, out, len)
+    }
+
+    fn scale(&self, x: &GpuBuf, alpha: f32, out: &GpuBuf, len: usize) -> Result<()> {
+        reduce::scale(self, x, alpha, out, len)
+    }
+
+    fn axpy(&self, alpha: f32, x: &GpuBuf, y: &GpuBuf, len: usize) -> Result<()> {
+        reduce::axpy(self, alpha, x, y, len)
+    }
+
+    fn scale_by_scalar(&self, x: &GpuBuf, s: &GpuBuf, alpha: f32, out: &GpuBuf, len: usize) -> Result<()> {
+        reduce::scale_by_scalar(self, x, s, alpha, out, len)
+    }
+
+    fn activation_forward(&self, act: Activation, x: &GpuBuf, y: &GpuBuf, len: usize) -> Result<()> {
+        activation::forward(self, act, x, y, len)
+    }
+
+    fn activation_backward(
+        &self,
+        act: Activation,
+        x: &GpuBuf,
+        y: &GpuBuf,
+        dy: &GpuBuf,
+        dx: &GpuBuf,
+        len: usize,
+    ) -> Result<()> {
+        activation::backward(self, act, x, y, dy, dx, len)
+    }
+
+    fn loss_forward(
+        &self,
+        loss: Loss,
+        pred: &GpuBuf,
+        target: &GpuBuf,
+        out: &GpuBuf,
+        rows: usize,
+        cols: usize,
+    ) -> Result<()> {
+        loss::forward(self, loss, pred, target, out, rows, cols)
+    }
+
+    fn loss_backward(
+        &self,
+        loss: Loss,
+        pred: &GpuBuf,
+        target: &GpuBuf,
+        dout: &GpuBuf,
+        dpred: &GpuBuf,
+        rows: usize,
+        cols: usize,
+    ) -> Result<()> {
+        loss::backward(self, loss, pred, target, dout, dpred, rows, cols)
+    }
+
+    fn l1_penalty(&self, x: &GpuBuf, out: &GpuBuf, rows: usize, cols: usize) -> Result<()> {
+        loss::l1_penalty(self, x, out, rows, cols)
+    }
+
+    fn l1_penalty_backward(&self, x: &GpuBuf, dout: &GpuBuf, dx: &GpuBuf, rows: usize, cols: usize) -> Result<()> {
+        loss::l1_penalty_backward(self, x, dout, dx, rows, cols)
+    }
+
+    fn kl_sparsity(&self, rho_hat: &GpuBuf, rho: f32, out: &GpuBuf, len: usize) -> Result<()> {
+        loss::kl_sparsity(self, rho_hat, rho, out, len)
+    }
+
+    fn kl_sparsity_backward(
+        &self,
+        rho_hat: &GpuBuf,
+        rho: f32,
+        dout: &GpuBuf,
+        drho_hat: &GpuBuf,
+        len: usize,
+    ) -> Result<()> {
+        loss::kl_sparsity_backward(self, rho_hat, rho, dout, drho_hat, len)
+    }
+
+    fn contractive_penalty(
+        &self,
+        act: Activation,
+        z: &GpuBuf,
+        w: &GpuBuf,
+        out: &GpuBuf,
+        rows: usize,
+        hidden: usize,
+        inputs: usize,
+    ) -> Result<()> {
+        contractive::contractive_penalty(self, act, z, w, out, rows, hidden, inputs)
+    }
+
+    fn contractive_backward(
+        &self,
+        act: Activation,
+        z: &GpuBuf,
+        w: &GpuBuf,
+        dout: &GpuBuf,
+        dz: &GpuBuf,
+        dw: &GpuBuf,
+        rows: usize,
+        hidden: usize,
+        inputs: usize,
+    ) -> Result<()> {
+        contractive::contractive_backward(self, act, z, w, dout, dz, dw, rows, hidden, inputs)
+    }
+
+    fn im2col(&self, x: &GpuBuf, cols: &GpuBuf, geom: ConvGeom) -> Result<()> {
+        conv::im2col(self, x, cols, geom)
+    }
+
+    fn col2im(&self, cols: &GpuBuf, x: &GpuBuf, geom: ConvGeom, accumulate: bool) -> Result<()> {
+        conv::col2im(self, cols, x, geom, accumulate)
+    }
+
+    fn swap_leading_axes(&self, x: &GpuBuf, out: &GpuBuf, a: usize, b: usize, inner: usize) -> Result<()> {
+        conv::swap_leading_axes(self, x, out, a, b, inner)
+    }
+
+    fn max_pool2d(&self, x: &GpuBuf, y: &GpuBuf, argmax: &GpuBuf, geom: PoolGeom) -> Result<()> {
+        conv::max_pool2d(self, x, y, argmax, geom)
+    }
+
+    fn max_pool2d_backward(&self, dy: &GpuBuf, argmax: &GpuBuf, dx: &GpuBuf, geom: PoolGeom) -> Result<()> {
+        conv::max_pool2d_backward(self, dy, argmax, dx, geom)
+    }
+
+    fn upsample2d(&self, x: &GpuBuf, y: &GpuBuf, geom: UpsampleGeom) -> Result<()> {
+        conv::upsample2d(self, x, y, geom)
+    }
+
+    fn upsample2d_backward(&self, dy: &GpuBuf, dx: &GpuBuf, geom: UpsampleGeom) -> Result<()> {
+        conv::upsample2d_backward(self, dy, dx, geom)
+    }
+
+    fn sgd_update(&self, param: &GpuBuf, grad: &GpuBuf, velocity: &GpuBuf, len: usize, p: SgdParams) -> Result<()> {
+        optim::sgd_update(self, param, grad, velocity, len, p)
+    }
+
+    fn adam_update(
+        &self,
+        param: &GpuBuf,
+        grad: &GpuBuf,
+        m: &GpuBuf,
+        v: &GpuBuf,
+        len: usize,
+        p: AdamParams,
+    ) -> Result<()> {
+        optim::adam_update(self, param, grad, m, v, len, p)
+    }
+}

@@ -1,0 +1,7 @@
+//! Matmul validation cases.
+
+use super::Case;
+
+pub fn cases() -> Vec<Case> {
+    Vec::new()
+}
