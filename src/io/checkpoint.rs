@@ -46,10 +46,19 @@ pub struct TensorData {
 
 /// Named f32 tensors plus string metadata (e.g. the model config as JSON). Names are kept
 /// sorted, which is also the order safetensors stores them in.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default)]
 pub struct Checkpoint {
     pub tensors: BTreeMap<String, TensorData>,
     pub metadata: BTreeMap<String, String>,
+    /// The file it was loaded from, named in lookup errors.
+    source: Option<PathBuf>,
+}
+
+/// Equal content; where each was loaded from does not matter.
+impl PartialEq for Checkpoint {
+    fn eq(&self, other: &Self) -> bool {
+        self.tensors == other.tensors && self.metadata == other.metadata
+    }
 }
 
 impl Checkpoint {
@@ -76,11 +85,21 @@ impl Checkpoint {
         self.metadata.insert(key.into(), value.into());
     }
 
-    /// A tensor by name; the error lists the names present.
+    /// The file this checkpoint was loaded from, if any.
+    pub fn source(&self) -> Option<&Path> {
+        self.source.as_deref()
+    }
+
+    /// "path: " when loaded from a file, so lookup errors name it.
+    fn origin(&self) -> String {
+        self.source.as_ref().map(|p| format!("{}: ", p.display())).unwrap_or_default()
+    }
+
+    /// A tensor by name; the error names the file and lists the tensors present.
     pub fn get(&self, name: &str) -> Result<&TensorData> {
         self.tensors.get(name).ok_or_else(|| {
             let names: Vec<&str> = self.tensors.keys().map(String::as_str).collect();
-            Error::Checkpoint(format!("no tensor '{name}' (has: {})", names.join(", ")))
+            Error::Checkpoint(format!("{}no tensor '{name}' (has: {})", self.origin(), names.join(", ")))
         })
     }
 
@@ -88,7 +107,11 @@ impl Checkpoint {
     pub fn get_shaped(&self, name: &str, shape: &[usize]) -> Result<&[f32]> {
         let t = self.get(name)?;
         if t.shape != shape {
-            return Err(Error::Checkpoint(format!("tensor '{name}' has shape {:?}, expected {shape:?}", t.shape)));
+            return Err(Error::Checkpoint(format!(
+                "{}tensor '{name}' has shape {:?}, expected {shape:?}",
+                self.origin(),
+                t.shape
+            )));
         }
         Ok(&t.data)
     }
@@ -125,7 +148,7 @@ impl Checkpoint {
         };
         let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| corrupt(&e))?;
         let st = SafeTensors::deserialize(bytes).map_err(|e| corrupt(&e))?;
-        let mut ckpt = Checkpoint::new();
+        let mut ckpt = Checkpoint { source: Some(path.to_path_buf()), ..Checkpoint::new() };
         if let Some(meta) = header.metadata() {
             ckpt.metadata = meta.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         }
