@@ -7,6 +7,7 @@ use autoenc::backend::Activation;
 use autoenc::data::datasets::{self, Dataset};
 use autoenc::data::noise::Noise;
 use autoenc::models::ae::{DenseAutoencoder, DenseConfig};
+use autoenc::models::conv::{ConvAutoencoder, Decoder};
 use autoenc::models::objective::{Objective, Reconstruction};
 use autoenc::models::Model;
 use autoenc::optim::OptimizerKind;
@@ -29,6 +30,10 @@ pub enum ModelChoice {
     Denoising,
     /// One-layer encoder with the closed-form contractive penalty (--lambda).
     Contractive,
+    /// Convolutional autoencoder for 28x28 images (--decoder upsample|transposed).
+    Conv,
+    /// Greedy layer-wise pretrained stack (--layers, --pretrain) with a softmax classifier.
+    Stacked,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -68,6 +73,24 @@ pub struct TrainArgs {
     /// Run directory (default runs/<model>).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Decoder of the conv model: upsample (nearest + conv) or transposed (strided conv_transpose2d).
+    #[arg(long, default_value = "upsample")]
+    pub decoder: String,
+    /// Stacked: layer widths from the input up, e.g. 784,500,250.
+    #[arg(long, value_delimiter = ',', default_values_t = [784, 256, 64])]
+    pub layers: Vec<usize>,
+    /// Stacked: how each layer is pretrained: ae | denoising | contractive.
+    #[arg(long, default_value = "denoising")]
+    pub pretrain: String,
+    /// Stacked: epochs of pretraining per layer.
+    #[arg(long, default_value_t = 3)]
+    pub pretrain_epochs: usize,
+    /// Stacked: epochs of supervised training of the classifier.
+    #[arg(long, default_value_t = 5)]
+    pub finetune_epochs: usize,
+    /// Stacked: train only the softmax head on the frozen stack's codes.
+    #[arg(long)]
+    pub classifier_only: bool,
     /// Hidden layer sizes between input and code, comma separated (decoder mirrors them).
     #[arg(long, value_delimiter = ',', default_values_t = [256])]
     pub hidden: Vec<usize>,
@@ -122,6 +145,8 @@ impl TrainArgs {
             ModelChoice::Sparse => "sparse",
             ModelChoice::Denoising => "denoising",
             ModelChoice::Contractive => "contractive",
+            ModelChoice::Conv => "conv",
+            ModelChoice::Stacked => "stacked",
         }
     }
 
@@ -199,21 +224,62 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
 }
 
 fn train_on<B: Backend>(backend: &B, args: &TrainArgs, data: &Dataset) -> Result<ExitCode> {
-    let config = args.dense_config(data.dim())?;
     let objective = args.objective()?;
     let noise = args.noise()?;
-    if config.code > config.input
-        && objective.l1 == 0.0
-        && objective.beta == 0.0
-        && objective.contractive == 0.0
-        && noise.is_none()
-    {
+    let mut config = serde_json::json!({
+        "model": args.model_name(),
+        "dataset": data.name,
+        "backend": backend.name(),
+        "device": backend.describe(),
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "optimizer": args.optimizer,
+        "momentum": args.momentum,
+        "weight_decay": args.weight_decay,
+        "loss": objective.reconstruction.name(),
+        "seed": args.seed,
+        "noise": noise.to_string(),
+        "l1": objective.l1,
+        "rho": objective.rho,
+        "beta": objective.beta,
+        "lambda": objective.contractive,
+    });
+    if args.model == ModelChoice::Stacked {
+        let out = args.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(args.model_name()));
+        return super::stacked::run(backend, args, data, &out);
+    }
+    if args.model == ModelChoice::Conv {
+        let model = ConvAutoencoder::new(backend, Decoder::parse(&args.decoder)?, data.height, data.width, args.seed)?;
+        config["decoder"] = model.decoder_kind.name().into();
+        return train_model(backend, &model, args, data, objective, noise, config);
+    }
+    let dense = args.dense_config(data.dim())?;
+    let regularised = objective.l1 > 0.0 || objective.beta > 0.0 || objective.contractive > 0.0 || !noise.is_none();
+    if dense.code > dense.input && !regularised {
         eprintln!(
             "warning: the code ({}) is larger than the input ({}) and nothing regularises it: the model can learn the identity",
-            config.code, config.input
+            dense.code, dense.input
         );
     }
-    let model = DenseAutoencoder::new(backend, config, args.seed)?;
+    config["hidden"] = serde_json::json!(dense.hidden);
+    config["code"] = dense.code.into();
+    config["activation"] = dense.activation.name().into();
+    config["code_activation"] = dense.code_activation.name().into();
+    config["output_activation"] = dense.output_activation.name().into();
+    let model = DenseAutoencoder::new(backend, dense, args.seed)?;
+    train_model(backend, &model, args, data, objective, noise, config)
+}
+
+fn train_model<B: Backend, M: Model<B>>(
+    backend: &B,
+    model: &M,
+    args: &TrainArgs,
+    data: &Dataset,
+    objective: Objective,
+    noise: Noise,
+    config: serde_json::Value,
+) -> Result<ExitCode> {
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(args.model_name()));
     let cfg = TrainConfig {
         epochs: args.epochs,
@@ -234,34 +300,8 @@ fn train_on<B: Backend>(backend: &B, args: &TrainArgs, data: &Dataset) -> Result
         data.n_test(),
         backend.describe()
     );
-    let mut writer = RunWriter::create(
-        &out,
-        args.model_name(),
-        &serde_json::json!({
-            "model": args.model_name(),
-            "dataset": data.name,
-            "backend": backend.name(),
-            "device": backend.describe(),
-            "epochs": args.epochs,
-            "batch_size": args.batch_size,
-            "lr": args.lr,
-            "optimizer": args.optimizer,
-            "weight_decay": args.weight_decay,
-            "loss": objective.reconstruction.name(),
-            "seed": args.seed,
-            "hidden": model.config.hidden,
-            "code": model.config.code,
-            "activation": model.config.activation.name(),
-            "code_activation": model.config.code_activation.name(),
-            "output_activation": model.config.output_activation.name(),
-            "noise": cfg.noise.to_string(),
-            "l1": objective.l1,
-            "rho": objective.rho,
-            "beta": objective.beta,
-            "lambda": objective.contractive,
-        }),
-    )?;
-    let history = train::train(backend, &model, &objective, &data.train_x, &data.test_x, data.dim(), &cfg, &mut |m| {
+    let mut writer = RunWriter::create(&out, args.model_name(), &config)?;
+    let history = train::train(backend, model, &objective, &data.train_x, &data.test_x, data.dim(), &cfg, &mut |m| {
         writer.append_metrics(m)
     })?;
     writer.save_model(backend, model.params())?;
@@ -269,7 +309,7 @@ fn train_on<B: Backend>(backend: &B, args: &TrainArgs, data: &Dataset) -> Result
     let originals = &data.test_x[..shown * data.dim()];
     let mut corrupted = originals.to_vec();
     cfg.noise.apply(&mut corrupted, &mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(args.seed));
-    let recon = train::reconstruct(backend, &model, &corrupted, data.dim())?;
+    let recon = train::reconstruct(backend, model, &corrupted, data.dim())?;
     writer.save_reconstructions(originals, &corrupted, &recon, !cfg.noise.is_none(), data.height, data.width)?;
     if let Some(last) = history.last() {
         eprintln!(

@@ -81,6 +81,15 @@ impl<B: Backend> DenseAutoencoder<B> {
         self.encoder.iter().map(|(l, _)| l)
     }
 
+    /// The widths, e.g. "784-500-784".
+    pub fn describe_short(&self) -> String {
+        let mut w = self.config.encoder_widths();
+        let mut back = w.clone();
+        back.reverse();
+        w.extend(&back[1..]);
+        w.iter().map(|v| v.to_string()).collect::<Vec<_>>().join("-")
+    }
+
     /// Applies `layers`; returns the last pre-activation and the output.
     fn run(p: &Bound<B>, layers: &[(Linear, Activation)], mut x: Var) -> Result<(Var, Var)> {
         let mut z = x;

@@ -3,7 +3,10 @@
 //! loss (reconstruction + regularisers) that [`crate::train`] minimises.
 
 pub mod ae;
+pub mod conv;
 pub mod objective;
+pub mod pca;
+pub mod stacked;
 
 use crate::autodiff::Var;
 use crate::backend::{Activation, Backend};

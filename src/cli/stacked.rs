@@ -1,0 +1,137 @@
+//! `autoenc train --model stacked`: greedy layer-wise pretraining, then a softmax
+//! classifier on the top code, fine-tuned with the stack (or alone on the frozen stack).
+
+use super::train::TrainArgs;
+use autoenc::data::datasets::Dataset;
+use autoenc::data::noise::Noise;
+use autoenc::io::checkpoint::write_atomic;
+use autoenc::models::ae::DenseAutoencoder;
+use autoenc::models::objective::{Objective, Reconstruction};
+use autoenc::models::stacked::{layer_config, train_classifier, Classifier, ClassifierEpoch};
+use autoenc::optim::OptimizerKind;
+use autoenc::run::{save_params, CONFIG_FILE, MODEL_FILE};
+use autoenc::train::{self, EpochMetrics, TrainConfig};
+use autoenc::{Backend, Error, Result};
+use std::path::Path;
+use std::process::ExitCode;
+
+const HEADER: &str = "phase,layer,epoch,train_loss,test_loss,test_error,seconds\n";
+
+/// metrics.csv for a stacked run: pretraining rows (per layer) then classifier rows.
+struct StackedMetrics<'a> {
+    path: &'a Path,
+    text: String,
+}
+
+impl StackedMetrics<'_> {
+    fn pretrain(&mut self, layer: usize, m: &EpochMetrics) -> Result<()> {
+        self.text.push_str(&format!(
+            "pretrain,{layer},{},{:.6},{:.6},,{:.3}\n",
+            m.epoch, m.train_loss, m.test_loss, m.seconds
+        ));
+        write_atomic(self.path, self.text.as_bytes())
+    }
+    fn classifier(&mut self, phase: &str, m: &ClassifierEpoch) -> Result<()> {
+        self.text
+            .push_str(&format!("{phase},,{},{:.6},,{:.5},{:.3}\n", m.epoch, m.train_loss, m.test_error, m.seconds));
+        eprintln!(
+            "{phase} epoch {:>3}  train_loss {:.5}  test_error {:.2}%  {:.1}s",
+            m.epoch,
+            m.train_loss,
+            100.0 * m.test_error,
+            m.seconds
+        );
+        write_atomic(self.path, self.text.as_bytes())
+    }
+}
+
+pub fn run<B: Backend>(backend: &B, args: &TrainArgs, data: &Dataset, out: &Path) -> Result<ExitCode> {
+    let widths = &args.layers;
+    if widths.len() < 2 || widths[0] != data.dim() || widths.contains(&0) {
+        return Err(Error::Config(format!(
+            "--layers must start with the input size {} and list at least one positive code size, got {widths:?}",
+            data.dim()
+        )));
+    }
+    let mut objective = Objective::plain(Reconstruction::parse(args.loss.as_deref().unwrap_or("bce"))?);
+    let noise = match args.pretrain.as_str() {
+        "ae" => Noise::None,
+        "denoising" => Noise::parse(args.noise.as_deref().unwrap_or("masking:0.25"))?,
+        "contractive" => {
+            objective.contractive = args.lambda;
+            Noise::None
+        }
+        other => {
+            return Err(Error::Config(format!("unknown --pretrain '{other}' (expected ae, denoising or contractive)")))
+        }
+    };
+    let optimizer = OptimizerKind::parse(&args.optimizer, args.momentum)?;
+    let pre_cfg = TrainConfig {
+        epochs: args.pretrain_epochs,
+        batch_size: args.batch_size,
+        lr: args.lr,
+        optimizer,
+        weight_decay: args.weight_decay,
+        seed: args.seed,
+        noise,
+        check_every: args.check_every,
+        progress: !args.no_progress,
+    };
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let config = serde_json::json!({
+        "model": "stacked", "dataset": data.name, "backend": backend.name(), "device": backend.describe(),
+        "layers": widths, "pretrain": args.pretrain, "pretrain_epochs": args.pretrain_epochs,
+        "finetune_epochs": args.finetune_epochs, "classifier_only": args.classifier_only,
+        "batch_size": args.batch_size, "lr": args.lr, "optimizer": args.optimizer, "seed": args.seed,
+        "noise": pre_cfg.noise.to_string(), "lambda": objective.contractive, "loss": objective.reconstruction.name(),
+    });
+    write_atomic(&out.join(CONFIG_FILE), serde_json::to_string_pretty(&config).unwrap_or_default().as_bytes())?;
+    let metrics_path = out.join(autoenc::run::METRICS_FILE);
+    let mut metrics = StackedMetrics { path: &metrics_path, text: HEADER.to_string() };
+
+    // Greedy: each AE learns to reconstruct the codes of the one below.
+    let (mut xs, mut ts) = (data.train_x.clone(), data.test_x.clone());
+    let mut stack = Vec::new();
+    for layer in 0..widths.len() - 1 {
+        let ae =
+            DenseAutoencoder::new(backend, layer_config(widths[layer], widths[layer + 1]), args.seed + layer as u64)?;
+        eprintln!("pretraining layer {layer}: {} ({})", ae.describe_short(), args.pretrain);
+        let cfg = TrainConfig { seed: args.seed + layer as u64, ..pre_cfg.clone() };
+        train::train(backend, &ae, &objective, &xs, &ts, widths[layer], &cfg, &mut |m| metrics.pretrain(layer, m))?;
+        xs = train::encode(backend, &ae, &xs, widths[layer])?;
+        ts = train::encode(backend, &ae, &ts, widths[layer])?;
+        stack.push(ae);
+    }
+
+    let fine_cfg = TrainConfig { epochs: args.finetune_epochs, noise: Noise::None, ..pre_cfg.clone() };
+    let (clf, phase, train_x, test_x) = if args.classifier_only {
+        // The stack stays frozen: its codes are computed once and only the head learns.
+        (
+            Classifier::from_pretrained(backend, &[], *widths.last().unwrap_or(&1), data.classes, args.seed)?,
+            "classifier",
+            &xs,
+            &ts,
+        )
+    } else {
+        (
+            Classifier::from_pretrained(backend, &stack, data.dim(), data.classes, args.seed)?,
+            "finetune",
+            &data.train_x,
+            &data.test_x,
+        )
+    };
+    let history = train_classifier(backend, &clf, train_x, &data.train_y, test_x, &data.test_y, &fine_cfg, &mut |m| {
+        metrics.classifier(phase, m)
+    })?;
+    save_params(&out.join(MODEL_FILE), backend, &clf.params, &config)?;
+    if let Some(last) = history.last() {
+        eprintln!(
+            "wrote {}: test error {:.2}% (accuracy {:.2}%) after {} {phase} epochs",
+            out.display(),
+            100.0 * last.test_error,
+            100.0 * (1.0 - last.test_error),
+            last.epoch
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
