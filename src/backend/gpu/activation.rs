@@ -1,11 +1,22 @@
 //! Host side of `shaders/activation.wgsl`.
 
-use super::{Activation, GpuBackend, GpuBuf};
-use crate::error::{Error, Result};
+use super::reduce::check_u32;
+use super::{fbits, Activation, GpuBackend, GpuBuf, Kernel, Shader, LEAKY_RELU_SLOPE};
+use crate::error::Result;
+
+const SHADER: Shader = Shader { name: "activation", source: include_str!("../../../shaders/activation.wgsl") };
+const FORWARD: Kernel = Kernel::new(SHADER, "forward", "rw");
+const BACKWARD: Kernel = Kernel::new(SHADER, "backward", "rrrw");
+
+fn params(act: Activation, len: usize) -> [u32; 3] {
+    [len as u32, act.code(), fbits(LEAKY_RELU_SLOPE)]
+}
 
 pub(super) fn forward(gpu: &GpuBackend, act: Activation, x: &GpuBuf, y: &GpuBuf, len: usize) -> Result<()> {
-    let _ = (gpu, act, x, y, len);
-    Err(Error::Gpu("activation_forward not implemented on the GPU yet".into()))
+    check_u32(len, "activation")?;
+    gpu.check_len(x, len, "activation x")?;
+    gpu.check_len(y, len, "activation y")?;
+    gpu.dispatch_1d(&FORWARD, &[x, y], &params(act, len), len, 256)
 }
 
 pub(super) fn backward(
@@ -17,6 +28,10 @@ pub(super) fn backward(
     dx: &GpuBuf,
     len: usize,
 ) -> Result<()> {
-    let _ = (gpu, act, x, y, dy, dx, len);
-    Err(Error::Gpu("activation_backward not implemented on the GPU yet".into()))
+    check_u32(len, "activation_backward")?;
+    gpu.check_len(x, len, "activation_backward x")?;
+    gpu.check_len(y, len, "activation_backward y")?;
+    gpu.check_len(dy, len, "activation_backward dy")?;
+    gpu.check_len(dx, len, "activation_backward dx")?;
+    gpu.dispatch_1d(&BACKWARD, &[x, y, dy, dx], &params(act, len), len, 256)
 }

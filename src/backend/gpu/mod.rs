@@ -150,8 +150,14 @@ impl GpuBackend {
         let ids = self.inner.pool.trim();
         self.inner.pipes.borrow_mut().forget_buffers(&ids);
     }
-    pub(crate) fn limits(&self) -> &wgpu::Limits {
-        &self.inner.ctx.limits
+    /// [`Backend::matmul`] with a chosen tile edge (64 or 128) instead of the automatic
+    /// choice: for validation of both variants and for benchmarks.
+    pub fn matmul_with_tile(&self, a: &GpuBuf, b: &GpuBuf, c: &GpuBuf, dims: MatmulDims, tile: usize) -> Result<()> {
+        matmul::matmul_tile(self, a, b, c, dims, tile)
+    }
+    /// The tile edge [`Backend::matmul`] picks for `dims`.
+    pub fn matmul_tile_for(&self, dims: &MatmulDims) -> usize {
+        matmul::tile_for(dims)
     }
 
     // ---- helpers for the op files -------------------------------------------------------

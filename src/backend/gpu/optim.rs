@@ -1,7 +1,13 @@
-//! Host side of `shaders/optim.wgsl`.
+//! Host side of `shaders/optim.wgsl`: SGD with momentum and Adam, one dispatch per
+//! parameter tensor.
 
-use super::{AdamParams, GpuBackend, GpuBuf, SgdParams};
-use crate::error::{Error, Result};
+use super::reduce::check_u32;
+use super::{fbits, AdamParams, GpuBackend, GpuBuf, Kernel, SgdParams, Shader};
+use crate::error::Result;
+
+const SHADER: Shader = Shader { name: "optim", source: include_str!("../../../shaders/optim.wgsl") };
+const SGD: Kernel = Kernel::new(SHADER, "sgd", "wrw");
+const ADAM: Kernel = Kernel::new(SHADER, "adam", "wrww");
 
 pub(super) fn sgd_update(
     gpu: &GpuBackend,
@@ -11,8 +17,12 @@ pub(super) fn sgd_update(
     len: usize,
     p: SgdParams,
 ) -> Result<()> {
-    let _ = (gpu, param, grad, velocity, len, p);
-    Err(Error::Gpu("sgd_update not implemented on the GPU yet".into()))
+    check_u32(len, "sgd_update")?;
+    gpu.check_len(param, len, "sgd param")?;
+    gpu.check_len(grad, len, "sgd grad")?;
+    gpu.check_len(velocity, len, "sgd velocity")?;
+    let prm = [len as u32, fbits(p.lr), fbits(p.momentum), fbits(p.weight_decay)];
+    gpu.dispatch_1d(&SGD, &[param, grad, velocity], &prm, len, 256)
 }
 
 pub(super) fn adam_update(
@@ -24,6 +34,24 @@ pub(super) fn adam_update(
     len: usize,
     p: AdamParams,
 ) -> Result<()> {
-    let _ = (gpu, param, grad, m, v, len, p);
-    Err(Error::Gpu("adam_update not implemented on the GPU yet".into()))
+    check_u32(len, "adam_update")?;
+    gpu.check_len(param, len, "adam param")?;
+    gpu.check_len(grad, len, "adam grad")?;
+    gpu.check_len(m, len, "adam m")?;
+    gpu.check_len(v, len, "adam v")?;
+    // Bias corrections in f64 once per step: beta^step underflows gracefully.
+    let bc1 = (1.0 - (p.beta1 as f64).powi(p.step as i32)) as f32;
+    let bc2 = (1.0 - (p.beta2 as f64).powi(p.step as i32)) as f32;
+    let prm = [
+        len as u32,
+        fbits(p.lr),
+        0,
+        fbits(p.weight_decay),
+        fbits(p.beta1),
+        fbits(p.beta2),
+        fbits(p.eps),
+        fbits(bc1),
+        fbits(bc2),
+    ];
+    gpu.dispatch_1d(&ADAM, &[param, grad, m, v], &prm, len, 256)
 }

@@ -20,17 +20,25 @@ pub(crate) struct Shader {
 }
 
 /// One entry point of a shader. `bindings` has one char per `@group(0)` binding:
-/// `'r'` = `var<storage, read>`, `'w'` = `var<storage, read_write>`.
+/// `'r'` = `var<storage, read>`, `'w'` = `var<storage, read_write>`. `constants` set the
+/// shader's `override` declarations; kernels that differ only in them need distinct
+/// `variant` names (the cache key).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Kernel {
     pub shader: Shader,
     pub entry: &'static str,
     pub bindings: &'static str,
+    pub variant: &'static str,
+    pub constants: &'static [(&'static str, f64)],
 }
 
 impl Kernel {
     pub const fn new(shader: Shader, entry: &'static str, bindings: &'static str) -> Self {
-        Kernel { shader, entry, bindings }
+        Kernel { shader, entry, bindings, variant: "", constants: &[] }
+    }
+    /// The same entry point built with other `override` values.
+    pub const fn with_constants(self, variant: &'static str, constants: &'static [(&'static str, f64)]) -> Self {
+        Kernel { variant, constants, ..self }
     }
 }
 
@@ -43,7 +51,7 @@ pub(crate) const PARAMS_WORDS: usize = (PARAMS_BYTES / 4) as usize;
 pub(crate) struct Pipelines {
     checked: bool,
     modules: HashMap<&'static str, wgpu::ShaderModule>,
-    pipelines: HashMap<(&'static str, &'static str), wgpu::ComputePipeline>,
+    pipelines: HashMap<(&'static str, &'static str, &'static str), wgpu::ComputePipeline>,
     layouts: HashMap<&'static str, (wgpu::BindGroupLayout, wgpu::PipelineLayout)>,
     bind_groups: HashMap<(&'static str, Vec<u64>), wgpu::BindGroup>,
     pub params_layout: wgpu::BindGroupLayout,
@@ -117,7 +125,7 @@ impl Pipelines {
 
     /// The compiled pipeline for `k` (compiled on first use; shader errors -> `Error::Gpu`).
     pub fn pipeline(&mut self, ctx: &Context, k: &Kernel) -> Result<wgpu::ComputePipeline> {
-        if let Some(p) = self.pipelines.get(&(k.shader.name, k.entry)) {
+        if let Some(p) = self.pipelines.get(&(k.shader.name, k.entry, k.variant)) {
             return Ok(p.clone());
         }
         if !self.modules.contains_key(k.shader.name) {
@@ -140,7 +148,7 @@ impl Pipelines {
         }
         let layout = self.layout(&ctx.device, k.bindings).1.clone();
         let module = &self.modules[k.shader.name];
-        let label = format!("{}::{}", k.shader.name, k.entry);
+        let label = format!("{}::{}{}", k.shader.name, k.entry, k.variant);
         let pipeline = ctx.scoped(&format!("building pipeline {label}"), || {
             ctx.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
                 label: Some(&label),
@@ -148,14 +156,14 @@ impl Pipelines {
                 module,
                 entry_point: Some(k.entry),
                 compilation_options: wgpu::PipelineCompilationOptions {
-                    constants: &[],
+                    constants: k.constants,
                     // Every kernel writes its workgroup memory before reading it.
                     zero_initialize_workgroup_memory: false,
                 },
                 cache: None,
             })
         })?;
-        self.pipelines.insert((k.shader.name, k.entry), pipeline.clone());
+        self.pipelines.insert((k.shader.name, k.entry, k.variant), pipeline.clone());
         Ok(pipeline)
     }
 

@@ -1,0 +1,72 @@
+// activation.wgsl: elementwise activations, forward and backward.
+// Twin of kernels/src/activation.rs (codes: Activation::code(): 0 identity, 1 sigmoid,
+// 2 tanh, 3 relu, 4 leaky relu). Host side: src/backend/gpu/activation.rs.
+// One element per invocation, 256 per workgroup, 2-D grid (see reduce.wgsl).
+
+struct Params {
+    len: u32,
+    act: u32,
+    slope: f32, // leaky relu negative-side slope
+}
+
+@group(1) @binding(0) var<uniform> p: Params;
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> y_out: array<f32>;   // forward: y
+@group(0) @binding(1) var<storage, read> y: array<f32>;             // backward: y = f(x)
+@group(0) @binding(2) var<storage, read> dy: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+
+fn flat(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
+    return (wid.y * nwg.x + wid.x) * 256u + lid;
+}
+
+// exp of a non-positive argument only: never overflows.
+fn sigmoid(v: f32) -> f32 {
+    let e = exp(-abs(v));
+    return select(e / (1.0 + e), 1.0 / (1.0 + e), v >= 0.0);
+}
+
+// 1 - 2 / (exp(2|v|) + 1): exact limits for large |v| (the builtin may give inf/inf).
+fn tanh_stable(v: f32) -> f32 {
+    let t = 1.0 - 2.0 / (exp(2.0 * abs(v)) + 1.0);
+    return select(-t, t, v >= 0.0);
+}
+
+fn forward_one(v: f32) -> f32 {
+    switch p.act {
+        case 1u: { return sigmoid(v); }
+        case 2u: { return tanh_stable(v); }
+        // `v < 0` as in the CPU kernel: NaN passes through.
+        case 3u: { return select(v, 0.0, v < 0.0); }
+        case 4u: { return select(v, p.slope * v, v < 0.0); }
+        default: { return v; }
+    }
+}
+
+// y = f(x) ("rw")
+@compute @workgroup_size(256)
+fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+           @builtin(local_invocation_index) lid: u32) {
+    let i = flat(wid, nwg, lid);
+    if (i >= p.len) { return; }
+    y_out[i] = forward_one(x[i]);
+}
+
+// dx = dy * f'(x), using y for sigmoid (y(1-y)) and tanh (1-y^2) ("rrrw")
+@compute @workgroup_size(256)
+fn backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+            @builtin(local_invocation_index) lid: u32) {
+    let i = flat(wid, nwg, lid);
+    if (i >= p.len) { return; }
+    let g = dy[i];
+    var d: f32;
+    switch p.act {
+        case 1u: { let s = y[i]; d = g * (s * (1.0 - s)); }
+        case 2u: { let t = y[i]; d = g * (1.0 - t * t); }
+        case 3u: { d = select(0.0, g, x[i] > 0.0); }
+        case 4u: { d = select(p.slope * g, g, x[i] > 0.0); }
+        default: { d = g; }
+    }
+    dx[i] = d;
+}
