@@ -7,7 +7,7 @@
 //! `simd_util` (Cephes polynomials, within a few ulp of `f32::exp`/`f32::tanh`).
 
 use crate::simd::{level, SimdLevel};
-use crate::simd_util::{path, Path};
+use crate::simd_util::dispatch;
 
 /// Elementwise activation functions. `LeakyRelu` uses slope [`LEAKY_RELU_SLOPE`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -61,30 +61,14 @@ pub fn activation_backward(act: Activation, x: &[f32], y: &[f32], dy: &[f32], dx
 /// [`activation_forward`] at a chosen SIMD level (panics if this CPU lacks it).
 pub fn activation_forward_with(level: SimdLevel, act: Activation, x: &[f32], y: &mut [f32]) {
     assert_eq!(x.len(), y.len(), "activation_forward: x and y lengths differ");
-    match path(level) {
-        Path::Scalar => activation_forward_scalar(act, x, y),
-        // SAFETY: `path` returned this level only after checking the CPU supports it.
-        #[cfg(target_arch = "x86_64")]
-        Path::Avx2 => unsafe { avx2::forward(act, x, y) },
-        // SAFETY: as above.
-        #[cfg(target_arch = "x86_64")]
-        Path::Avx512 => unsafe { avx512::forward(act, x, y) },
-    }
+    dispatch!(level, activation_forward_scalar, forward(act, x, y))
 }
 
 /// [`activation_backward`] at a chosen SIMD level (panics if this CPU lacks it).
 pub fn activation_backward_with(level: SimdLevel, act: Activation, x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]) {
     let n = dx.len();
     assert!(x.len() == n && y.len() == n && dy.len() == n, "activation_backward: x, y, dy, dx lengths differ");
-    match path(level) {
-        Path::Scalar => activation_backward_scalar(act, x, y, dy, dx),
-        // SAFETY: `path` returned this level only after checking the CPU supports it.
-        #[cfg(target_arch = "x86_64")]
-        Path::Avx2 => unsafe { avx2::backward(act, x, y, dy, dx) },
-        // SAFETY: as above.
-        #[cfg(target_arch = "x86_64")]
-        Path::Avx512 => unsafe { avx512::backward(act, x, y, dy, dx) },
-    }
+    dispatch!(level, activation_backward_scalar, backward(act, x, y, dy, dx))
 }
 
 /// The specification of [`activation_forward`].

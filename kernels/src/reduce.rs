@@ -6,7 +6,7 @@
 //! additions, far below f32 resolution.
 
 use crate::simd::{level, SimdLevel};
-use crate::simd_util::{path, Path};
+use crate::simd_util::dispatch;
 
 /// `out[o,c,i] = x[o,c,i] + bias[c]` over `[outer, channels, inner]`.
 pub fn bias_add(x: &[f32], bias: &[f32], out: &mut [f32], outer: usize, channels: usize, inner: usize) {
@@ -42,21 +42,6 @@ pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
 }
 
 // ---- chosen level (panics if this CPU lacks it) -------------------------------------
-
-/// Runs `$scalar` or the x86 module's function of the same name `$simd` for `$level`.
-macro_rules! dispatch {
-    ($level:expr, $scalar:ident, $simd:ident($($arg:expr),*)) => {
-        match path($level) {
-            Path::Scalar => $scalar($($arg),*),
-            // SAFETY: `path` returned this level only after checking the CPU supports it.
-            #[cfg(target_arch = "x86_64")]
-            Path::Avx2 => unsafe { avx2::$simd($($arg),*) },
-            // SAFETY: as above.
-            #[cfg(target_arch = "x86_64")]
-            Path::Avx512 => unsafe { avx512::$simd($($arg),*) },
-        }
-    };
-}
 
 pub fn bias_add_with(
     level: SimdLevel,

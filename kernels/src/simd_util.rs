@@ -51,6 +51,24 @@ pub(crate) fn path(level: SimdLevel) -> Path {
     }
 }
 
+/// `dispatch!(level, spec_fn, simd_fn(args..))`: runs the scalar spec `spec_fn(args..)`, or
+/// `avx2::simd_fn(args..)` / `avx512::simd_fn(args..)` from the calling module, as [`path`]
+/// decides for `level`.
+macro_rules! dispatch {
+    ($level:expr, $scalar:ident, $simd:ident($($arg:expr),*)) => {
+        match $crate::simd_util::path($level) {
+            $crate::simd_util::Path::Scalar => $scalar($($arg),*),
+            // SAFETY: `path` returned this level only after checking the CPU supports it.
+            #[cfg(target_arch = "x86_64")]
+            $crate::simd_util::Path::Avx2 => unsafe { avx2::$simd($($arg),*) },
+            // SAFETY: as above.
+            #[cfg(target_arch = "x86_64")]
+            $crate::simd_util::Path::Avx512 => unsafe { avx512::$simd($($arg),*) },
+        }
+    };
+}
+pub(crate) use dispatch;
+
 /// The level-independent part of each x86 module: written against the primitives (`V`,
 /// `LANES`, `load`, `vadd`, `select`, ...) that the module defines, with `$feat` as the
 /// target features of every function.
