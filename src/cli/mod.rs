@@ -1,5 +1,6 @@
 //! Command-line parsing and dispatch. Each subcommand lives in its own file.
 
+mod runs;
 mod stacked;
 mod tools;
 mod train;
@@ -32,6 +33,10 @@ enum Command {
     Validate(tools::ValidateArgs),
     /// Time the kernels: GFLOP/s, GB/s and the fraction of the measured roofline.
     Bench(tools::BenchArgs),
+    /// Reconstruct test images with a trained run.
+    Reconstruct(runs::ReconstructArgs),
+    /// Decode z = alpha*z1 + (1-alpha)*z2 between the codes of two test images.
+    Interpolate(runs::InterpolateArgs),
     /// The GPU adapter, its limits and features, and the CPU SIMD level.
     Info(tools::InfoArgs),
 }
@@ -48,5 +53,7 @@ pub fn run() -> Result<ExitCode> {
         Command::Validate(a) => tools::validate(a),
         Command::Bench(a) => tools::bench(a),
         Command::Info(a) => tools::info(a),
+        Command::Reconstruct(a) => runs::reconstruct(a),
+        Command::Interpolate(a) => runs::interpolate(a),
     }
 }

@@ -229,6 +229,7 @@ fn train_on<B: Backend>(backend: &B, args: &TrainArgs, data: &Dataset) -> Result
     let mut config = serde_json::json!({
         "model": args.model_name(),
         "dataset": data.name,
+        "dataset_spec": args.dataset,
         "backend": backend.name(),
         "device": backend.describe(),
         "epochs": args.epochs,

@@ -110,6 +110,10 @@ impl<B: Backend> Model<B> for DenseAutoencoder<B> {
         &self.params
     }
 
+    fn params_mut(&mut self) -> &mut Params<B> {
+        &mut self.params
+    }
+
     fn input_shape(&self, n: usize) -> Vec<usize> {
         vec![n, self.config.input]
     }

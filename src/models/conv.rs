@@ -136,6 +136,10 @@ impl<B: Backend> Model<B> for ConvAutoencoder<B> {
         &self.params
     }
 
+    fn params_mut(&mut self) -> &mut Params<B> {
+        &mut self.params
+    }
+
     fn input_shape(&self, n: usize) -> Vec<usize> {
         vec![n, 1, SIDE, SIDE]
     }

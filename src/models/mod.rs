@@ -32,6 +32,7 @@ pub trait Model<B: Backend> {
     /// "ae", "conv", ...
     fn kind(&self) -> &'static str;
     fn params(&self) -> &Params<B>;
+    fn params_mut(&mut self) -> &mut Params<B>;
     /// The shape of an input batch of `n` examples.
     fn input_shape(&self, n: usize) -> Vec<usize>;
     /// The shape of the codes of `n` examples.

@@ -1,0 +1,184 @@
+//! Commands that use a finished run directory: `reconstruct` and `interpolate`.
+
+use autoenc::backend::gpu::GpuBackend;
+use autoenc::backend::Activation;
+use autoenc::data::datasets::{self, Dataset};
+use autoenc::io::images::write_grid;
+use autoenc::models::ae::{DenseAutoencoder, DenseConfig};
+use autoenc::models::conv::{ConvAutoencoder, Decoder};
+use autoenc::models::Model;
+use autoenc::run::{load_params, read_config, MODEL_FILE};
+use autoenc::train;
+use autoenc::{Backend, CpuBackend, Error, Result};
+use clap::Args;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use super::BackendChoice;
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The run directory written by `autoenc train`.
+    #[arg(long)]
+    run: PathBuf,
+    /// Dataset to draw test images from (default: the one the run trained on).
+    #[arg(long)]
+    dataset: Option<String>,
+    #[arg(long, default_value = "data")]
+    data_dir: PathBuf,
+    #[arg(long, value_enum, default_value = "cpu")]
+    backend: BackendChoice,
+    #[arg(long)]
+    adapter: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ReconstructArgs {
+    #[command(flatten)]
+    common: RunArgs,
+    /// Number of test images.
+    #[arg(long, default_value_t = 16)]
+    count: usize,
+    /// Output PNG (default RUN/reconstructions.png).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct InterpolateArgs {
+    #[command(flatten)]
+    common: RunArgs,
+    /// Index of the first test image.
+    #[arg(long, default_value_t = 0)]
+    from: usize,
+    /// Index of the second test image.
+    #[arg(long, default_value_t = 1)]
+    to: usize,
+    /// Images in each row, alpha going from 1 to 0.
+    #[arg(long, default_value_t = 10)]
+    steps: usize,
+    /// Output PNG (default RUN/interpolation.png).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+fn str_field<'a>(config: &'a Value, key: &str, dir: &Path) -> Result<&'a str> {
+    config[key].as_str().ok_or_else(|| Error::Checkpoint(format!("{}: config.json has no '{key}'", dir.display())))
+}
+
+fn activation(config: &Value, key: &str, dir: &Path) -> Result<Activation> {
+    let name = str_field(config, key, dir)?;
+    Activation::parse(name).ok_or_else(|| Error::Checkpoint(format!("{}: unknown activation '{name}'", dir.display())))
+}
+
+/// Rebuilds the autoencoder a run trained and loads its weights.
+pub fn load_model<B: Backend>(backend: &B, dir: &Path, data: &Dataset) -> Result<Box<dyn Model<B>>> {
+    let config = read_config(dir)?;
+    let kind = str_field(&config, "model", dir)?;
+    let mut model: Box<dyn Model<B>> = match kind {
+        "conv" => {
+            let decoder = Decoder::parse(config["decoder"].as_str().unwrap_or("upsample"))?;
+            Box::new(ConvAutoencoder::new(backend, decoder, data.height, data.width, 0)?)
+        }
+        "stacked" => {
+            return Err(Error::Config(format!("{} is a stacked classifier run: it has no decoder", dir.display())))
+        }
+        _ => {
+            let hidden =
+                config["hidden"].as_array().map(|a| a.iter().filter_map(|v| v.as_u64()).map(|v| v as usize).collect());
+            let code = config["code"].as_u64().map(|c| c as usize);
+            let (Some(hidden), Some(code)) = (hidden, code) else {
+                return Err(Error::Checkpoint(format!("{}: config.json lacks the layer sizes", dir.display())));
+            };
+            let cfg = DenseConfig {
+                input: data.dim(),
+                hidden,
+                code,
+                activation: activation(&config, "activation", dir)?,
+                code_activation: activation(&config, "code_activation", dir)?,
+                output_activation: activation(&config, "output_activation", dir)?,
+            };
+            Box::new(DenseAutoencoder::new(backend, cfg, 0)?)
+        }
+    };
+    load_into(backend, dir, model.as_mut())?;
+    Ok(model)
+}
+
+fn load_into<B: Backend>(backend: &B, dir: &Path, model: &mut dyn Model<B>) -> Result<()> {
+    load_params(&dir.join(MODEL_FILE), backend, model.params_mut())
+}
+
+fn dataset_for(args: &RunArgs) -> Result<Dataset> {
+    let config = read_config(&args.run)?;
+    let spec = match &args.dataset {
+        Some(s) => s.clone(),
+        None => config["dataset_spec"].as_str().unwrap_or("bundled").to_string(),
+    };
+    datasets::load(&spec, &args.data_dir)
+}
+
+pub fn reconstruct(a: ReconstructArgs) -> Result<ExitCode> {
+    match a.common.backend {
+        BackendChoice::Cpu => reconstruct_on(&CpuBackend::new(), &a),
+        BackendChoice::Gpu => reconstruct_on(&GpuBackend::new(a.common.adapter.as_deref())?, &a),
+    }
+}
+
+fn reconstruct_on<B: Backend>(backend: &B, a: &ReconstructArgs) -> Result<ExitCode> {
+    let data = dataset_for(&a.common)?;
+    let model = load_model(backend, &a.common.run, &data)?;
+    let n = a.count.clamp(1, data.n_test());
+    let originals = &data.test_x[..n * data.dim()];
+    let recon = train::reconstruct(backend, model.as_ref(), originals, data.dim())?;
+    let out = a.out.clone().unwrap_or_else(|| a.common.run.join("reconstructions.png"));
+    write_grid(&out, &[originals.to_vec(), recon], n, data.height, data.width, 2)?;
+    println!("wrote {} ({n} test images over their reconstructions)", out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn interpolate(a: InterpolateArgs) -> Result<ExitCode> {
+    match a.common.backend {
+        BackendChoice::Cpu => interpolate_on(&CpuBackend::new(), &a),
+        BackendChoice::Gpu => interpolate_on(&GpuBackend::new(a.common.adapter.as_deref())?, &a),
+    }
+}
+
+fn interpolate_on<B: Backend>(backend: &B, a: &InterpolateArgs) -> Result<ExitCode> {
+    let data = dataset_for(&a.common)?;
+    for i in [a.from, a.to] {
+        if i >= data.n_test() {
+            return Err(Error::Config(format!(
+                "test image {i} does not exist: {} has {} test images",
+                data.name,
+                data.n_test()
+            )));
+        }
+    }
+    if a.steps < 2 {
+        return Err(Error::Config("--steps must be at least 2".into()));
+    }
+    let model = load_model(backend, &a.common.run, &data)?;
+    let dim = data.dim();
+    let pair = [data.test_image(a.from), data.test_image(a.to)].concat();
+    let codes = train::encode(backend, model.as_ref(), &pair, dim)?;
+    let code_len = codes.len() / 2;
+    let (z1, z2) = codes.split_at(code_len);
+    // alpha runs from 1 (the first image) to 0 (the second).
+    let alphas: Vec<f32> = (0..a.steps).map(|s| 1.0 - s as f32 / (a.steps - 1) as f32).collect();
+    let mix = |x: &[f32], y: &[f32]| -> Vec<f32> {
+        alphas.iter().flat_map(|&al| x.iter().zip(y).map(move |(&p, &q)| al * p + (1.0 - al) * q)).collect()
+    };
+    let latent = train::decode(backend, model.as_ref(), &mix(z1, z2), a.steps)?;
+    let pixels = mix(data.test_image(a.from), data.test_image(a.to));
+    let out = a.out.clone().unwrap_or_else(|| a.common.run.join("interpolation.png"));
+    write_grid(&out, &[latent, pixels], a.steps, data.height, data.width, 2)?;
+    println!(
+        "wrote {}: top row decodes alpha*z({}) + (1-alpha)*z({}) for alpha 1 -> 0; bottom row blends the pixels",
+        out.display(),
+        a.from,
+        a.to
+    );
+    Ok(ExitCode::SUCCESS)
+}
