@@ -1,6 +1,6 @@
 //! The adjoint of im2col.
 
-use crate::im2col::{for_each_block_run, valid_range};
+use crate::im2col::{for_each_block_run, valid_range, RowTap};
 use crate::ConvGeom;
 
 /// Scatter-adds columns `[C*KH*KW, N*OH*OW]` into NCHW `x` (zeroed first unless `accumulate`).
@@ -48,8 +48,8 @@ pub fn col2im_scalar(cols: &[f32], x: &mut [f32], g: ConvGeom, accumulate: bool)
 /// Same result as [`col2im_scalar`], bit for bit: every image element receives its
 /// contributions in the same order (kernel taps `(ki, kj)` in row-major order), only the
 /// loops are regrouped. Each `(n, c)` image plane is owned by one thread, so planes can
-/// be split across threads without atomics; the in-bounds part of each output row is
-/// added as one contiguous (stride 1) or strided run, with no per-element bounds test.
+/// be split across threads without atomics; each output row is added into its input row
+/// by one [`RowTap::scatter_add`] (clipped once per tap, no per-element bounds test).
 pub fn col2im_fast(cols: &[f32], x: &mut [f32], g: ConvGeom, accumulate: bool) {
     debug_assert_eq!(x.len(), g.image_len());
     debug_assert_eq!(cols.len(), g.col_rows() * g.col_cols());
@@ -57,8 +57,8 @@ pub fn col2im_fast(cols: &[f32], x: &mut [f32], g: ConvGeom, accumulate: bool) {
     let plane_len = g.height * g.width;
     let h_ranges: Vec<_> =
         (0..g.kernel_h).map(|ki| valid_range(oh_n, g.height, g.stride, g.padding, ki * g.dilation)).collect();
-    let w_ranges: Vec<_> =
-        (0..g.kernel_w).map(|kj| valid_range(ow_n, g.width, g.stride, g.padding, kj * g.dilation)).collect();
+    let w_taps: Vec<_> =
+        (0..g.kernel_w).map(|kj| RowTap::new(ow_n, g.width, g.stride, g.padding, kj * g.dilation)).collect();
     for_each_block_run(x, plane_len, cols.len(), |first, run| {
         for (i, plane) in run.chunks_mut(plane_len).enumerate() {
             let (n, c) = ((first + i) / g.channels, (first + i) % g.channels);
@@ -66,27 +66,12 @@ pub fn col2im_fast(cols: &[f32], x: &mut [f32], g: ConvGeom, accumulate: bool) {
                 plane.fill(0.0);
             }
             for (ki, &(h_lo, h_hi)) in h_ranges.iter().enumerate() {
-                for (kj, &(w_lo, w_hi)) in w_ranges.iter().enumerate() {
-                    if w_lo == w_hi {
-                        continue;
-                    }
+                for (kj, tap) in w_taps.iter().enumerate() {
                     let row = (c * g.kernel_h + ki) * g.kernel_w + kj;
                     let src = &cols[row * ncols + n * oh_n * ow_n..][..oh_n * ow_n];
-                    // Input column of the first in-bounds output; >= 0 by construction of w_lo.
-                    let w0 = w_lo * g.stride + kj * g.dilation - g.padding;
                     for oh in h_lo..h_hi {
                         let h = oh * g.stride + ki * g.dilation - g.padding;
-                        let dst = &mut plane[h * g.width..][..g.width];
-                        let src = &src[oh * ow_n..][w_lo..w_hi];
-                        if g.stride == 1 {
-                            for (d, &v) in dst[w0..w0 + src.len()].iter_mut().zip(src) {
-                                *d += v;
-                            }
-                        } else {
-                            for (d, &v) in dst[w0..].iter_mut().step_by(g.stride).zip(src) {
-                                *d += v;
-                            }
-                        }
+                        tap.scatter_add(&src[oh * ow_n..][..ow_n], &mut plane[h * g.width..][..g.width]);
                     }
                 }
             }
