@@ -174,7 +174,7 @@ macro_rules! portable {
         #[target_feature(enable = $feat)]
         #[inline]
         pub(crate) fn vtanh(x: V) -> V {
-            const P: [f32; 5] = [-5.704_988_7e-3, 2.063_908_9e-2, -5.373_971_6e-2, 0.133_314_42, -0.333_332_82];
+            const P: [f32; 5] = [-5.704_988_7e-3, 2.063_909e-2, -5.373_971_6e-2, 0.133_314_42, -0.333_332_8];
             let a = vabs(x);
             let e = vexp(vmul(a, splat(-2.0)));
             let big = vdiv(vsub(splat(1.0), e), vadd(splat(1.0), e));
