@@ -1,4 +1,15 @@
 //! Matrix multiply with either operand transposed, batched and strided.
+//!
+//! [`matmul_scalar`] is the specification. The fast levels share one BLIS-style driver
+//! (`packed`): op(B) is copied by blocks of `KC x NC` into `NR`-wide micro-panels and op(A)
+//! by `MR x KC` micro-panels, both zero-padded to whole tiles. The register-blocked micro-kernel
+//! thus sees one layout whatever the transposes and the shape; only the store of a partial
+//! tile is special. Loop order (outer to inner): NC columns, KC depth (pack B, which stays in
+//! L2), MR rows (pack A, which stays in L1), NR columns (micro-kernel).
+
+use crate::SimdLevel;
+use std::cell::Cell;
+use std::ops::Range;
 
 /// `C[m,n] (+)= op(A)[m,k] · op(B)[k,n]`, repeated `batch` times.
 ///
@@ -76,13 +87,511 @@ pub fn matmul(a: &[f32], b: &[f32], c: &mut [f32], dims: MatmulDims) {
 }
 
 /// `matmul` at a chosen level.
-pub fn matmul_with(level: crate::SimdLevel, a: &[f32], b: &[f32], c: &mut [f32], dims: MatmulDims) {
-    let _ = level;
-    matmul_scalar(a, b, c, dims)
+///
+/// `Avx512` and `Avx2Fma` run the packed driver with an intrinsics micro-kernel and panic if
+/// this CPU lacks the level. `Neon` runs the same driver with a plain-Rust micro-kernel that
+/// LLVM vectorizes (NEON is baseline on aarch64); having no intrinsics, it runs on any CPU.
+/// `Scalar` is [`matmul_scalar`]. Panics if a slice is shorter than `dims` requires.
+pub fn matmul_with(level: SimdLevel, a: &[f32], b: &[f32], c: &mut [f32], dims: MatmulDims) {
+    if !check(a, b, c, &dims) {
+        return;
+    }
+    match level {
+        SimdLevel::Scalar => matmul_scalar(a, b, c, dims),
+        SimdLevel::Neon => packed::<Portable>(a, b, c, dims),
+        #[cfg(target_arch = "x86_64")]
+        SimdLevel::Avx2Fma | SimdLevel::Avx512 => {
+            assert!(crate::simd::available_levels().contains(&level), "matmul: {} is not available", level.name());
+            if level == SimdLevel::Avx512 {
+                packed::<x86::Avx512>(a, b, c, dims)
+            } else {
+                packed::<x86::Avx2>(a, b, c, dims)
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        SimdLevel::Avx2Fma | SimdLevel::Avx512 => panic!("matmul: {} is not available", level.name()),
+    }
 }
 
 /// The specification: a triple loop, f32 accumulation in k order.
 pub fn matmul_scalar(a: &[f32], b: &[f32], c: &mut [f32], dims: MatmulDims) {
-    let _ = (a, b, c, dims);
-    todo!("matmul_scalar")
+    if !check(a, b, c, &dims) {
+        return;
+    }
+    let MatmulDims { m, k, n, .. } = dims;
+    for t in 0..dims.batch {
+        let (op_a, op_b) = operands(a, b, &dims, t);
+        let c = &mut c[t * dims.stride_c..][..m * n];
+        for i in 0..m {
+            for j in 0..n {
+                let mut sum = 0.0f32;
+                for p in 0..k {
+                    sum += op_a.at(i, p) * op_b.at(p, j);
+                }
+                let out = &mut c[i * n + j];
+                *out = if dims.accumulate { *out + sum } else { sum };
+            }
+        }
+    }
+}
+
+/// Panics on slices too short for `dims`; returns false when there is nothing to compute.
+fn check(a: &[f32], b: &[f32], c: &[f32], d: &MatmulDims) -> bool {
+    if d.batch == 0 || d.m == 0 || d.n == 0 {
+        return false;
+    }
+    assert!(d.batch == 1 || d.stride_c >= d.m * d.n, "matmul: stride_c {} < m*n = {}", d.stride_c, d.m * d.n);
+    assert!(a.len() >= d.a_len(), "matmul: A holds {} elements, {:?} needs {}", a.len(), d, d.a_len());
+    assert!(b.len() >= d.b_len(), "matmul: B holds {} elements, {:?} needs {}", b.len(), d, d.b_len());
+    assert!(c.len() >= d.c_len(), "matmul: C holds {} elements, {:?} needs {}", c.len(), d, d.c_len());
+    true
+}
+
+/// A logical matrix over a slice: element `(r, c)` is `data[r * rs + c * cs]`.
+/// A transpose is just a swap of the two strides.
+#[derive(Clone, Copy)]
+struct Mat<'a> {
+    data: &'a [f32],
+    rs: usize,
+    cs: usize,
+}
+
+impl Mat<'_> {
+    fn at(&self, r: usize, c: usize) -> f32 {
+        self.data[r * self.rs + c * self.cs]
+    }
+}
+
+/// op(A) `[m,k]` and op(B) `[k,n]` of the `t`-th product.
+fn operands<'a>(a: &'a [f32], b: &'a [f32], d: &MatmulDims, t: usize) -> (Mat<'a>, Mat<'a>) {
+    let (rs_a, cs_a) = if d.trans_a { (1, d.m) } else { (d.k, 1) };
+    let (rs_b, cs_b) = if d.trans_b { (1, d.k) } else { (d.n, 1) };
+    (Mat { data: &a[t * d.stride_a..], rs: rs_a, cs: cs_a }, Mat { data: &b[t * d.stride_b..], rs: rs_b, cs: cs_b })
+}
+
+// ---- the packed driver --------------------------------------------------------------------
+
+/// A register-blocked micro-kernel and the cache blocking that feeds it.
+trait Kernel {
+    /// Rows (broadcast from A) and columns (vector lanes of B) of one register tile.
+    const MR: usize;
+    const NR: usize;
+    /// Depth of a packed block: an `MR x KC` A micro-panel should fit L1.
+    const KC: usize;
+    /// Width of a packed B block: `KC x NC` should fit L2. A multiple of `NR`.
+    const NC: usize;
+
+    /// `C[..mr, ..nr] = (C if add else 0) + Ap·Bp` over depth `kc`, where `Ap` holds `kc` groups
+    /// of `MR` values (one per row) and `Bp` holds `kc` groups of `NR` values (one per column).
+    ///
+    /// # Safety
+    /// `a` is readable for `kc * MR` floats, `b` for `kc * NR`; `c.add(r * ldc + j)` is
+    /// writable for `r < mr <= MR`, `j < nr <= NR`, and no other thread touches it;
+    /// the CPU has the features the kernel is compiled for.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn tile(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, mr: usize, nr: usize, add: bool);
+}
+
+/// Below this many multiply-adds, spawning threads costs more than it saves.
+const PAR_MIN_MACS: usize = 1 << 21;
+
+/// The output pointer shared by the worker threads.
+#[derive(Clone, Copy)]
+struct OutPtr(*mut f32);
+// SAFETY: each worker writes only the output rows/columns (or batch items) of its own pieces,
+// which are disjoint; the scope joins every worker before the `&mut [f32]` borrow ends.
+unsafe impl Send for OutPtr {}
+// SAFETY: as above; the pointer itself is only copied, never used to create overlapping writes.
+unsafe impl Sync for OutPtr {}
+
+impl OutPtr {
+    /// A method rather than `.0`, so closures capture the whole `Send` wrapper.
+    fn get(self) -> *mut f32 {
+        self.0
+    }
+}
+
+/// A rectangle of the output of product `t`.
+struct Piece {
+    t: usize,
+    rows: Range<usize>,
+    cols: Range<usize>,
+}
+
+fn packed<K: Kernel>(a: &[f32], b: &[f32], c: &mut [f32], d: MatmulDims) {
+    let macs = d.batch * d.m * d.n * d.k.max(1);
+    let nt = if macs >= PAR_MIN_MACS { crate::simd::threads() } else { 1 };
+    let out = OutPtr(c.as_mut_ptr());
+    let work = |w: usize| {
+        let mut bufs = Buffers::take::<K>(&d);
+        for piece in pieces::<K>(&d, w, nt) {
+            let (op_a, op_b) = operands(a, b, &d, piece.t);
+            // SAFETY: `check` proved C holds every product's `m x n` block at `t * stride_c`.
+            let c_t = unsafe { out.get().add(piece.t * d.stride_c) };
+            gemm::<K>(op_a, op_b, OutPtr(c_t), &d, &piece, &mut bufs);
+        }
+        bufs.keep();
+    };
+    if nt == 1 {
+        work(0);
+    } else {
+        std::thread::scope(|s| {
+            for w in 1..nt {
+                s.spawn(move || work(w));
+            }
+            work(0);
+        });
+    }
+}
+
+/// The pieces worker `w` of `nt` computes. Many products: whole products per worker (no
+/// operand is packed twice). Few: each product split along its larger dimension, in whole tiles.
+fn pieces<K: Kernel>(d: &MatmulDims, w: usize, nt: usize) -> Vec<Piece> {
+    let share = |len: usize, unit: usize| {
+        let per = len.div_ceil(unit).div_ceil(nt) * unit;
+        (w * per).min(len)..((w + 1) * per).min(len)
+    };
+    if nt == 1 || d.batch >= 4 * nt {
+        share(d.batch, 1).map(|t| Piece { t, rows: 0..d.m, cols: 0..d.n }).collect()
+    } else if d.m >= d.n && d.m >= nt * K::MR {
+        (0..d.batch).map(|t| Piece { t, rows: share(d.m, K::MR), cols: 0..d.n }).collect()
+    } else if d.n >= nt * K::NR {
+        (0..d.batch).map(|t| Piece { t, rows: 0..d.m, cols: share(d.n, K::NR) }).collect()
+    } else {
+        share(d.batch, 1).map(|t| Piece { t, rows: 0..d.m, cols: 0..d.n }).collect()
+    }
+}
+
+/// One product's piece, single-threaded. `c` points at the product's `C[0][0]`.
+fn gemm<K: Kernel>(a: Mat, b: Mat, c: OutPtr, d: &MatmulDims, piece: &Piece, bufs: &mut Buffers) {
+    let ldc = d.n;
+    if d.k == 0 {
+        if !d.accumulate {
+            for i in piece.rows.clone() {
+                for j in piece.cols.clone() {
+                    // SAFETY: (i, j) is inside this product's C block and inside this worker's piece.
+                    unsafe { *c.get().add(i * ldc + j) = 0.0 };
+                }
+            }
+        }
+        return;
+    }
+    for jc in piece.cols.clone().step_by(K::NC) {
+        let nc = K::NC.min(piece.cols.end - jc);
+        for pc in (0..d.k).step_by(K::KC) {
+            let kc = K::KC.min(d.k - pc);
+            pack_b(b, pc, kc, jc, nc, K::NR, &mut bufs.b);
+            let add = d.accumulate || pc > 0;
+            for ic in piece.rows.clone().step_by(K::MR) {
+                let mr = K::MR.min(piece.rows.end - ic);
+                pack_a(a, ic, mr, pc, kc, K::MR, &mut bufs.a);
+                for (q, jr) in (jc..jc + nc).step_by(K::NR).enumerate() {
+                    let nr = K::NR.min(jc + nc - jr);
+                    let bp = &bufs.b[q * kc * K::NR..][..kc * K::NR];
+                    // SAFETY: the packed panels hold kc*MR and kc*NR floats (sliced above and in
+                    // `pack_a`); rows ic..ic+mr and columns jr..jr+nr lie inside this worker's
+                    // piece of the product's C block; `matmul_with` checked the CPU features.
+                    unsafe { K::tile(kc, bufs.a.as_ptr(), bp.as_ptr(), c.get().add(ic * ldc + jr), ldc, mr, nr, add) };
+                }
+            }
+        }
+    }
+}
+
+/// Packing buffers of one worker, 64-byte aligned so that vector loads never split a cache line.
+#[derive(Default)]
+struct Buffers {
+    a: AlignedBuf,
+    b: AlignedBuf,
+}
+
+thread_local! {
+    /// Kept between calls so that small products do not pay for allocating and faulting in
+    /// fresh pages (up to `KC * NC` floats per thread that ever ran the packed path).
+    static BUFFERS: Cell<Buffers> = Cell::default();
+}
+
+impl Buffers {
+    /// This thread's buffers, grown to what `d` needs; give them back with [`Buffers::keep`].
+    fn take<K: Kernel>(d: &MatmulDims) -> Self {
+        let mut bufs = BUFFERS.take();
+        let kc = K::KC.min(d.k);
+        bufs.a.reserve(K::MR * kc);
+        bufs.b.reserve(kc * K::NC.min(d.n.next_multiple_of(K::NR)));
+        bufs
+    }
+    fn keep(self) {
+        BUFFERS.set(self);
+    }
+}
+
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Line([f32; 16]);
+
+#[derive(Default)]
+struct AlignedBuf(Vec<Line>);
+
+impl AlignedBuf {
+    fn reserve(&mut self, len: usize) {
+        if self.len() < len {
+            self.0 = vec![Line([0.0; 16]); len.div_ceil(16)];
+        }
+    }
+}
+
+impl std::ops::Deref for AlignedBuf {
+    type Target = [f32];
+    fn deref(&self) -> &[f32] {
+        // SAFETY: `Line` is `repr(C)` around `[f32; 16]` with no padding (size 64 = align 64),
+        // so the Vec's storage is `16 * len` contiguous initialized f32.
+        unsafe { std::slice::from_raw_parts(self.0.as_ptr().cast(), self.0.len() * 16) }
+    }
+}
+
+impl std::ops::DerefMut for AlignedBuf {
+    fn deref_mut(&mut self) -> &mut [f32] {
+        // SAFETY: as in `deref`, and the `&mut self` borrow makes the slice unique.
+        unsafe { std::slice::from_raw_parts_mut(self.0.as_mut_ptr().cast(), self.0.len() * 16) }
+    }
+}
+
+/// Rows `i0..i0+mr`, depth `p0..p0+kc` of op(A) into `dst[p * mr_full + r]`, zero rows past `mr`.
+fn pack_a(a: Mat, i0: usize, mr: usize, p0: usize, kc: usize, mr_full: usize, dst: &mut [f32]) {
+    let dst = &mut dst[..kc * mr_full];
+    if a.rs == 1 {
+        // A stored transposed: each depth step of the panel is contiguous.
+        for (p, group) in dst.chunks_exact_mut(mr_full).enumerate() {
+            group[..mr].copy_from_slice(&a.data[(p0 + p) * a.cs + i0..][..mr]);
+            group[mr..].fill(0.0);
+        }
+    } else {
+        // A stored as is: read each row once, scatter it with stride `mr_full`.
+        debug_assert_eq!(a.cs, 1);
+        for r in 0..mr_full {
+            let slots = dst.iter_mut().skip(r).step_by(mr_full);
+            if r < mr {
+                slots.zip(&a.data[(i0 + r) * a.rs + p0..][..kc]).for_each(|(s, &v)| *s = v);
+            } else {
+                slots.for_each(|s| *s = 0.0);
+            }
+        }
+    }
+}
+
+/// Depth `p0..p0+kc`, columns `j0..j0+nc` of op(B) into `NR`-wide micro-panels of `kc * nr_full`
+/// floats, each `dst[p * nr_full + j]`, zero columns past `nc`.
+fn pack_b(b: Mat, p0: usize, kc: usize, j0: usize, nc: usize, nr_full: usize, dst: &mut [f32]) {
+    let panel_len = kc * nr_full;
+    let dst = &mut dst[..nc.div_ceil(nr_full) * panel_len];
+    if b.cs == 1 {
+        // B stored as is: read each row once (rows far apart in memory would thrash L1 if read
+        // one panel at a time), cut it into the panels.
+        for p in 0..kc {
+            let row = &b.data[(p0 + p) * b.rs + j0..][..nc];
+            for (src, panel) in row.chunks(nr_full).zip(dst.chunks_exact_mut(panel_len)) {
+                let group = &mut panel[p * nr_full..][..nr_full];
+                group[..src.len()].copy_from_slice(src);
+                group[src.len()..].fill(0.0);
+            }
+        }
+    } else {
+        // B stored transposed: read each column once, scatter it with stride `nr_full`.
+        debug_assert_eq!(b.rs, 1);
+        for (q, panel) in dst.chunks_exact_mut(panel_len).enumerate() {
+            let (j, nr) = (j0 + q * nr_full, nr_full.min(nc - q * nr_full));
+            for jj in 0..nr_full {
+                let slots = panel.iter_mut().skip(jj).step_by(nr_full);
+                if jj < nr {
+                    slots.zip(&b.data[(j + jj) * b.cs + p0..][..kc]).for_each(|(s, &v)| *s = v);
+                } else {
+                    slots.for_each(|s| *s = 0.0);
+                }
+            }
+        }
+    }
+}
+
+/// Writes (or adds, with `add`) the top-left `mr x nr` of a full `MR x NR` tile into C.
+///
+/// # Safety
+/// As for [`Kernel::tile`]: `c.add(r * ldc + j)` is writable for `r < mr`, `j < nr`.
+unsafe fn store_partial(tile: &[f32], nr_full: usize, c: *mut f32, ldc: usize, mr: usize, nr: usize, add: bool) {
+    for r in 0..mr {
+        for (j, &v) in tile[r * nr_full..][..nr].iter().enumerate() {
+            let out = c.add(r * ldc + j);
+            *out = if add { *out + v } else { v };
+        }
+    }
+}
+
+// ---- micro-kernels ------------------------------------------------------------------------
+
+/// Plain Rust, 8x8: 16 NEON registers of accumulators out of 32; LLVM vectorizes the loop.
+struct Portable;
+
+impl Kernel for Portable {
+    const MR: usize = 8;
+    const NR: usize = 8;
+    const KC: usize = 256;
+    const NC: usize = 512;
+
+    unsafe fn tile(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, mr: usize, nr: usize, add: bool) {
+        const MR: usize = Portable::MR;
+        const NR: usize = Portable::NR;
+        let a = std::slice::from_raw_parts(a, kc * MR);
+        let b = std::slice::from_raw_parts(b, kc * NR);
+        let mut acc = [[0.0f32; NR]; MR];
+        for (ap, bp) in a.chunks_exact(MR).zip(b.chunks_exact(NR)) {
+            for (row, &av) in acc.iter_mut().zip(ap) {
+                for (x, &bv) in row.iter_mut().zip(bp) {
+                    *x += av * bv;
+                }
+            }
+        }
+        store_partial(acc.as_flattened(), NR, c, ldc, mr, nr, add);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::{store_partial, Kernel};
+    use std::arch::x86_64::*;
+
+    /// AVX-512F, 8x32: 16 zmm accumulators (enough independent FMA chains to cover the
+    /// 4-cycle latency), two B loads, A broadcast straight from memory into the FMA.
+    pub struct Avx512;
+
+    impl Kernel for Avx512 {
+        const MR: usize = 8;
+        const NR: usize = 32;
+        const KC: usize = 256;
+        const NC: usize = 512;
+
+        unsafe fn tile(
+            kc: usize,
+            a: *const f32,
+            b: *const f32,
+            c: *mut f32,
+            ldc: usize,
+            mr: usize,
+            nr: usize,
+            add: bool,
+        ) {
+            avx512_8x32(kc, a, b, c, ldc, mr, nr, add)
+        }
+    }
+
+    #[target_feature(enable = "avx512f")]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn avx512_8x32(
+        kc: usize,
+        a: *const f32,
+        b: *const f32,
+        c: *mut f32,
+        ldc: usize,
+        mr: usize,
+        nr: usize,
+        add: bool,
+    ) {
+        const MR: usize = Avx512::MR;
+        const NR: usize = Avx512::NR;
+        // C is needed only after the depth loop: start fetching its rows now.
+        for r in 0..mr {
+            _mm_prefetch::<_MM_HINT_T0>(c.add(r * ldc) as *const i8);
+            _mm_prefetch::<_MM_HINT_T0>(c.wrapping_add(r * ldc + 16) as *const i8);
+        }
+        let mut acc = [[_mm512_setzero_ps(); 2]; MR];
+        for p in 0..kc {
+            let b0 = _mm512_loadu_ps(b.add(p * NR));
+            let b1 = _mm512_loadu_ps(b.add(p * NR + 16));
+            for (r, row) in acc.iter_mut().enumerate() {
+                let av = _mm512_set1_ps(*a.add(p * MR + r));
+                row[0] = _mm512_fmadd_ps(av, b0, row[0]);
+                row[1] = _mm512_fmadd_ps(av, b1, row[1]);
+            }
+        }
+        // Masked loads/stores touch only the `nr` valid columns of a partial tile (a zero mask
+        // touches no memory, hence `wrapping_add` for a second half that may lie past C).
+        let lanes = |n: usize| -> __mmask16 { ((1u32 << n.min(16)) - 1) as __mmask16 };
+        let (m0, m1) = (lanes(nr), lanes(nr.saturating_sub(16)));
+        for (r, row) in acc.iter().enumerate().take(mr) {
+            let out = c.add(r * ldc);
+            let (mut v0, mut v1) = (row[0], row[1]);
+            if add {
+                v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, out));
+                v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, out.wrapping_add(16)));
+            }
+            _mm512_mask_storeu_ps(out, m0, v0);
+            _mm512_mask_storeu_ps(out.wrapping_add(16), m1, v1);
+        }
+    }
+
+    /// AVX2 + FMA, 6x16: 12 ymm accumulators + 2 B vectors + 1 broadcast of the 16 registers.
+    pub struct Avx2;
+
+    impl Kernel for Avx2 {
+        const MR: usize = 6;
+        const NR: usize = 16;
+        const KC: usize = 256;
+        const NC: usize = 512;
+
+        unsafe fn tile(
+            kc: usize,
+            a: *const f32,
+            b: *const f32,
+            c: *mut f32,
+            ldc: usize,
+            mr: usize,
+            nr: usize,
+            add: bool,
+        ) {
+            avx2_6x16(kc, a, b, c, ldc, mr, nr, add)
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn avx2_6x16(
+        kc: usize,
+        a: *const f32,
+        b: *const f32,
+        c: *mut f32,
+        ldc: usize,
+        mr: usize,
+        nr: usize,
+        add: bool,
+    ) {
+        const MR: usize = Avx2::MR;
+        const NR: usize = Avx2::NR;
+        let mut acc = [[_mm256_setzero_ps(); 2]; MR];
+        for p in 0..kc {
+            let b0 = _mm256_loadu_ps(b.add(p * NR));
+            let b1 = _mm256_loadu_ps(b.add(p * NR + 8));
+            for (r, row) in acc.iter_mut().enumerate() {
+                let av = _mm256_set1_ps(*a.add(p * MR + r));
+                row[0] = _mm256_fmadd_ps(av, b0, row[0]);
+                row[1] = _mm256_fmadd_ps(av, b1, row[1]);
+            }
+        }
+        if mr == MR && nr == NR {
+            for (r, row) in acc.iter().enumerate() {
+                let out = c.add(r * ldc);
+                let (mut v0, mut v1) = (row[0], row[1]);
+                if add {
+                    v0 = _mm256_add_ps(v0, _mm256_loadu_ps(out));
+                    v1 = _mm256_add_ps(v1, _mm256_loadu_ps(out.add(8)));
+                }
+                _mm256_storeu_ps(out, v0);
+                _mm256_storeu_ps(out.add(8), v1);
+            }
+        } else {
+            let mut tile = [0.0f32; MR * NR];
+            for (r, row) in acc.iter().enumerate() {
+                _mm256_storeu_ps(tile.as_mut_ptr().add(r * NR), row[0]);
+                _mm256_storeu_ps(tile.as_mut_ptr().add(r * NR + 8), row[1]);
+            }
+            store_partial(&tile, NR, c, ldc, mr, nr, add);
+        }
+    }
 }
