@@ -24,12 +24,16 @@ const WG: u32 = 256u;
 
 @group(0) @binding(0) var<storage, read> cols: array<f32>;
 @group(0) @binding(1) var<storage, read_write> x: array<f32>;
-@group(0) @binding(2) var<uniform> p: ConvParams;
+@group(1) @binding(0) var<uniform> p: ConvParams;
 
 // cols [C*KH*KW, N*OH*OW] -> NCHW x, one invocation per image element.
 @compute @workgroup_size(256)
-fn col2im(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let idx = gid.x + gid.y * nwg.x * WG;
+fn col2im(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let idx = (wid.y * nwg.x + wid.x) * WG + lid;
     if idx >= p.batch * p.channels * p.height * p.width {
         return;
     }

@@ -51,7 +51,7 @@ fn dact(act: u32, z: f32) -> vec2<f32> {
 @group(0) @binding(0) var<storage, read> st_z: array<f32>;
 @group(0) @binding(1) var<storage, read> st_w: array<f32>;
 @group(0) @binding(2) var<storage, read_write> st_out: array<f32>;
-@group(0) @binding(3) var<uniform> stp: Params;
+@group(1) @binding(0) var<uniform> stp: Params;
 
 var<workgroup> red_s: array<f32, WG>;
 var<workgroup> red_c: array<f32, WG>;
@@ -99,7 +99,7 @@ fn contractive_stats(
 
 @group(0) @binding(0) var<storage, read> pen_stats: array<f32>;
 @group(0) @binding(1) var<storage, read_write> pen_out: array<f32>;
-@group(0) @binding(2) var<uniform> penp: Params;
+@group(1) @binding(0) var<uniform> penp: Params;
 
 // A single workgroup: hidden is a layer width (thousands at most), so one pass over
 // 2 * hidden floats is cheaper than a second dispatch level.
@@ -129,14 +129,18 @@ fn contractive_penalty(@builtin(local_invocation_index) lid: u32) {
 @group(0) @binding(3) var<storage, read> bw_stats: array<f32>;
 @group(0) @binding(4) var<storage, read_write> bw_dz: array<f32>;
 @group(0) @binding(5) var<storage, read_write> bw_dw: array<f32>;
-@group(0) @binding(6) var<uniform> bwp: Params;
+@group(1) @binding(0) var<uniform> bwp: Params;
 
 // Both gradients in one elementwise dispatch over max(rows*hidden, hidden*inputs)
 // invocations (one launch fewer per step); each invocation updates at most one dz and
 // one dW element, so the accumulation needs no atomics.
 @compute @workgroup_size(256)
-fn contractive_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let idx = gid.x + gid.y * nwg.x * WG;
+fn contractive_backward(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let idx = (wid.y * nwg.x + wid.x) * WG + lid;
     let k = bw_dout[0] * 2.0 / f32(bwp.rows);
     if idx < bwp.rows * bwp.hidden {
         let j = idx % bwp.hidden;

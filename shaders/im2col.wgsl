@@ -3,8 +3,10 @@
 // Column layout (batched): row (c*KH + ki)*KW + kj, column (n*OH + oh)*OW + ow of a
 // [C*KH*KW, N*OH*OW] matrix, so one matmul serves the whole batch. Padding reads 0.
 //
-// One invocation per output element. The host may split a large dispatch over
-// workgroup-grid rows (y), so the flat index folds gid.y back in.
+// One invocation per output element. The host spreads long grids over x and y (one
+// dimension holds at most 65535 workgroups): idx = (wid.y * nwg.x + wid.x) * 256 + lid.
+// Bindings per entry point: buffers at @group(0) in argument order, the params struct
+// at @group(1) @binding(0) (see src/backend/gpu/pipeline.rs).
 
 struct ConvParams {
     batch: u32,
@@ -25,13 +27,17 @@ const WG: u32 = 256u;
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> cols: array<f32>;
-@group(0) @binding(2) var<uniform> p: ConvParams;
+@group(1) @binding(0) var<uniform> p: ConvParams;
 
 // NCHW x -> cols [C*KH*KW, N*OH*OW]. Consecutive invocations write consecutive columns
 // (consecutive ow), so the writes coalesce; reads stride by `stride`.
 @compute @workgroup_size(256)
-fn im2col(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let idx = gid.x + gid.y * nwg.x * WG;
+fn im2col(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let idx = (wid.y * nwg.x + wid.x) * WG + lid;
     let ncols = p.batch * p.out_h * p.out_w;
     if idx >= p.channels * p.kernel_h * p.kernel_w * ncols {
         return;
@@ -60,20 +66,23 @@ struct SwapParams {
     a: u32,
     b: u32,
     inner: u32,
-    _pad: u32,
 }
 
 // Same binding slots as im2col (input, output, params); an entry point only sees the
 // variables it uses, so the two layouts never meet.
 @group(0) @binding(0) var<storage, read> swap_x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> swap_out: array<f32>;
-@group(0) @binding(2) var<uniform> sp: SwapParams;
+@group(1) @binding(0) var<uniform> sp: SwapParams;
 
 // One invocation per output element: writes coalesce, and reads stay contiguous
 // within each `inner` run (HW planes for NCHW <-> CNHW).
 @compute @workgroup_size(256)
-fn swap_leading_axes(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let idx = gid.x + gid.y * nwg.x * WG;
+fn swap_leading_axes(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let idx = (wid.y * nwg.x + wid.x) * WG + lid;
     if idx >= sp.a * sp.b * sp.inner {
         return;
     }

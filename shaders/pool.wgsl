@@ -11,9 +11,6 @@ struct PoolParams {
     padding: u32,
     out_h: u32,
     out_w: u32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
 }
 
 struct UpsampleParams {
@@ -22,9 +19,6 @@ struct UpsampleParams {
     height: u32, // input height
     width: u32,  // input width
     scale: u32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
 }
 
 const WG: u32 = 256u;
@@ -34,14 +28,18 @@ const WG: u32 = 256u;
 @group(0) @binding(0) var<storage, read> pool_x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> pool_y: array<f32>;
 @group(0) @binding(2) var<storage, read_write> pool_argmax: array<u32>;
-@group(0) @binding(3) var<uniform> pp: PoolParams;
+@group(1) @binding(0) var<uniform> pp: PoolParams;
 
 // One invocation per output. The window is clipped to the image, so padding never
 // wins; the first strict maximum wins ties (row-major scan), and a NaN wins so that it
 // propagates like PyTorch's.
 @compute @workgroup_size(256)
-fn max_pool2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let idx = gid.x + gid.y * nwg.x * WG;
+fn max_pool2d(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let idx = (wid.y * nwg.x + wid.x) * WG + lid;
     if idx >= pp.batch * pp.channels * pp.out_h * pp.out_w {
         return;
     }
@@ -82,14 +80,18 @@ fn max_pool2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
 @group(0) @binding(0) var<storage, read> pb_dy: array<f32>;
 @group(0) @binding(1) var<storage, read> pb_argmax: array<u32>;
 @group(0) @binding(2) var<storage, read_write> pb_dx: array<f32>;
-@group(0) @binding(3) var<uniform> pbp: PoolParams;
+@group(1) @binding(0) var<uniform> pbp: PoolParams;
 
 // Gather: each input element sums dy over the outputs whose window contains it and
 // chose it as argmax. Overlapping windows (stride < kernel) may pick the same input,
 // which a scatter would have to resolve with float atomics.
 @compute @workgroup_size(256)
-fn max_pool2d_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let idx = gid.x + gid.y * nwg.x * WG;
+fn max_pool2d_backward(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let idx = (wid.y * nwg.x + wid.x) * WG + lid;
     if idx >= pbp.batch * pbp.channels * pbp.height * pbp.width {
         return;
     }
@@ -127,12 +129,16 @@ fn max_pool2d_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
 // upsample2d: x, y, params.
 @group(0) @binding(0) var<storage, read> up_x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> up_y: array<f32>;
-@group(0) @binding(2) var<uniform> up: UpsampleParams;
+@group(1) @binding(0) var<uniform> up: UpsampleParams;
 
 // One invocation per output: y[n, c, h, w] = x[n, c, h / s, w / s].
 @compute @workgroup_size(256)
-fn upsample2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let idx = gid.x + gid.y * nwg.x * WG;
+fn upsample2d(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let idx = (wid.y * nwg.x + wid.x) * WG + lid;
     let ow_len = up.width * up.scale;
     let oh_len = up.height * up.scale;
     if idx >= up.batch * up.channels * oh_len * ow_len {
@@ -147,13 +153,17 @@ fn upsample2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
 // upsample2d_backward: dy, dx, params.
 @group(0) @binding(0) var<storage, read> upb_dy: array<f32>;
 @group(0) @binding(1) var<storage, read_write> upb_dx: array<f32>;
-@group(0) @binding(2) var<uniform> upb: UpsampleParams;
+@group(1) @binding(0) var<uniform> upb: UpsampleParams;
 
 // Gather: each input element sums its scale x scale block of dy (row-major order,
 // as the CPU kernel does).
 @compute @workgroup_size(256)
-fn upsample2d_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let idx = gid.x + gid.y * nwg.x * WG;
+fn upsample2d_backward(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let idx = (wid.y * nwg.x + wid.x) * WG + lid;
     if idx >= upb.batch * upb.channels * upb.height * upb.width {
         return;
     }
