@@ -1,6 +1,6 @@
 //! Optimizer updates: SGD with momentum, Adam.
 //!
-//! [`sgd_step`] and [`adam_step`] are the per-element specification. The x86 versions run
+//! `sgd_step` and `adam_step` are the per-element specification. The x86 versions run
 //! the same operations in the same order on vectors (no fused multiply-add; `sqrt` and
 //! division are correctly rounded in SIMD too), so every level gives bit-identical results.
 
