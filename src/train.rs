@@ -2,7 +2,7 @@
 //! update, periodic loss read-back (never per op), evaluation on the test set.
 
 use crate::autodiff::Tape;
-use crate::backend::Backend;
+use crate::backend::{Activation, Backend};
 use crate::data::batches::{gather_rows, shuffled_indices};
 use crate::data::noise::Noise;
 use crate::error::{Error, Result};
@@ -10,6 +10,7 @@ use crate::models::objective::{reconstruction_loss, Objective, Reconstruction};
 use crate::models::Model;
 use crate::optim::{Optimizer, OptimizerKind};
 use crate::tensor::Tensor;
+use autoenc_kernels::activation;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -58,6 +59,8 @@ pub struct EpochMetrics {
     pub seconds: f64,
     /// Mean code activation on the test set.
     pub mean_code: f64,
+    /// Mean Frobenius norm of the encoder's Jacobian on the test set (one-layer encoders).
+    pub jacobian_norm: Option<f64>,
     /// Steps per second and, on the GPU, kernel dispatches per step.
     pub steps_per_sec: f64,
     pub dispatches_per_step: Option<f64>,
@@ -69,6 +72,8 @@ pub struct Evaluation {
     pub loss: f64,
     pub sse_per_image: f64,
     pub mean_code: f64,
+    /// Mean `||J_f(x)||_F` over the set, when the encoder is one dense layer.
+    pub jacobian_norm: Option<f64>,
 }
 
 /// Trains `model` for `cfg.epochs`, calling `on_epoch` after each epoch (to write metrics
@@ -156,6 +161,7 @@ pub fn train<B: Backend, M: Model<B> + ?Sized>(
             test_sse_per_image: eval.sse_per_image,
             seconds: start.elapsed().as_secs_f64(),
             mean_code: eval.mean_code,
+            jacobian_norm: eval.jacobian_norm,
             steps_per_sec: steps_per_epoch as f64 / train_seconds,
             dispatches_per_step: dispatches,
         };
@@ -211,6 +217,7 @@ pub fn evaluate<B: Backend, M: Model<B> + ?Sized>(
         return Ok(Evaluation::default());
     }
     let (mut loss, mut sse, mut code_sum, mut code_count) = (0.0f64, 0.0f64, 0.0f64, 0usize);
+    let mut jacobian_sum: Option<f64> = None;
     for start in (0..n).step_by(batch) {
         let rows = batch.min(n - start);
         let xb = &x[start * dim..(start + rows) * dim];
@@ -225,6 +232,10 @@ pub fn evaluate<B: Backend, M: Model<B> + ?Sized>(
         let code = tape.value(fwd.code).to_vec(backend)?;
         code_sum += code.iter().map(|&c| c as f64).sum::<f64>();
         code_count += code.len();
+        if let (Some((z, w, act)), true) = (fwd.code_layer, fwd.single_layer_encoder) {
+            let norms = jacobian_norms(act, &tape.value(z).to_vec(backend)?, &tape.value(w).to_vec(backend)?, rows);
+            *jacobian_sum.get_or_insert(0.0) += norms.iter().sum::<f64>();
+        }
     }
     if !loss.is_finite() {
         return Err(Error::NonFinite(format!("test loss is {loss}")));
@@ -233,7 +244,24 @@ pub fn evaluate<B: Backend, M: Model<B> + ?Sized>(
         loss: loss / n as f64,
         sse_per_image: sse / n as f64,
         mean_code: code_sum / code_count.max(1) as f64,
+        jacobian_norm: jacobian_sum.map(|s| s / n as f64),
     })
+}
+
+/// `||J_f(x_r)||_F = sqrt(sum_j f'(z_rj)^2 sum_i W_ji^2)` for each row of `z: [rows, hidden]`,
+/// on the host with the CPU reference kernels (f' from activation_backward with dy = 1).
+pub fn jacobian_norms(act: Activation, z: &[f32], w: &[f32], rows: usize) -> Vec<f64> {
+    let hidden = z.len() / rows.max(1);
+    let inputs = w.len() / hidden.max(1);
+    let row_sq: Vec<f64> = w.chunks(inputs.max(1)).map(|r| r.iter().map(|&v| (v as f64).powi(2)).sum()).collect();
+    let mut y = vec![0.0; z.len()];
+    activation::activation_forward(act, z, &mut y);
+    let mut fprime = vec![0.0; z.len()];
+    activation::activation_backward(act, z, &y, &vec![1.0; z.len()], &mut fprime);
+    fprime
+        .chunks(hidden.max(1))
+        .map(|d| d.iter().zip(&row_sq).map(|(&g, s)| (g as f64).powi(2) * s).sum::<f64>().sqrt())
+        .collect()
 }
 
 /// Which output of the forward pass to collect.

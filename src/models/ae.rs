@@ -132,6 +132,7 @@ impl<B: Backend> Model<B> for DenseAutoencoder<B> {
             output_activation: self.config.output_activation,
             code,
             code_layer: Some((code_pre, p.var(last.w), *code_act)),
+            single_layer_encoder: self.encoder.len() == 1,
         })
     }
 

@@ -69,7 +69,7 @@ impl<B: Backend> ConvAutoencoder<B> {
         let mut params = Params::default();
         let (p, r) = (&mut params, &mut rng);
         let relu = Activation::Relu;
-        let mut conv = |p: &mut Params<B>, r: &mut StdRng, name: &str, i, o, c, act| -> Result<Step> {
+        let conv = |p: &mut Params<B>, r: &mut StdRng, name: &str, i, o, c, act| -> Result<Step> {
             Ok(Step::Conv(Conv2d::new(p, backend, r, name, i, o, 3, c, act)?, act))
         };
         let encoder = vec![
@@ -92,7 +92,7 @@ impl<B: Backend> ConvAutoencoder<B> {
             ],
             Decoder::Transposed => {
                 let up = |op| ConvParams { stride: 2, padding: 1, dilation: 1, output_padding: op };
-                let mut convt = |p: &mut Params<B>, r: &mut StdRng, name: &str, i, o, c| -> Result<Step> {
+                let convt = |p: &mut Params<B>, r: &mut StdRng, name: &str, i, o, c| -> Result<Step> {
                     Ok(Step::ConvT(ConvTranspose2d::new(p, backend, r, name, i, o, 3, c, relu)?, relu))
                 };
                 vec![
@@ -151,7 +151,14 @@ impl<B: Backend> Model<B> for ConvAutoencoder<B> {
     fn forward(&self, p: &Bound<B>, x: Var) -> Result<Forward> {
         let (_, code) = Self::run(p, &self.encoder, x)?;
         let (recon_pre, recon) = Self::run(p, &self.decoder, code)?;
-        Ok(Forward { recon, recon_pre, output_activation: Activation::Sigmoid, code, code_layer: None })
+        Ok(Forward {
+            recon,
+            recon_pre,
+            output_activation: Activation::Sigmoid,
+            code,
+            code_layer: None,
+            single_layer_encoder: false,
+        })
     }
 
     fn decode(&self, p: &Bound<B>, code: Var) -> Result<Var> {

@@ -26,6 +26,8 @@ pub struct Forward {
     /// For a dense code layer: its pre-activation z, its weight W and activation f
     /// (what the closed-form contractive penalty needs).
     pub code_layer: Option<(Var, Var, Activation)>,
+    /// True when `code_layer` is the whole encoder, so its Jacobian is `J_f(x)`.
+    pub single_layer_encoder: bool,
 }
 
 pub trait Model<B: Backend> {
