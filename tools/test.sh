@@ -17,5 +17,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 # lavapipe runs shaders on the CPU cores: keep it from fighting the test threads.
+# Mesa warns on every device open without it.
+export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
 export LP_NUM_THREADS=${LP_NUM_THREADS:-2}
 cargo test --workspace --release "$@"

@@ -1,0 +1,189 @@
+//! Every model trains on both backends (a few epochs on bundled data, the loss falls),
+//! and the GPU follows the CPU step for step: same seed, same first-epoch train loss
+//! to 1e-3 relative.
+//!
+//! The GPU half runs on whatever adapter exists (lavapipe in CI). Without one it is
+//! skipped with a note, unless AUTOENC_REQUIRE_GPU=1, which makes that a failure.
+
+use autoenc::backend::gpu::GpuBackend;
+use autoenc::backend::Activation;
+use autoenc::data::datasets::{self, Dataset};
+use autoenc::data::noise::Noise;
+use autoenc::models::ae::{DenseAutoencoder, DenseConfig};
+use autoenc::models::conv::{ConvAutoencoder, Decoder};
+use autoenc::models::objective::{Objective, Reconstruction};
+use autoenc::models::stacked::{layer_config, train_classifier, Classifier};
+use autoenc::models::Model;
+use autoenc::optim::OptimizerKind;
+use autoenc::train::{self, EpochMetrics, TrainConfig};
+use autoenc::{Backend, CpuBackend};
+use std::path::Path;
+
+fn gpu() -> Option<GpuBackend> {
+    match GpuBackend::new(None) {
+        Ok(g) => Some(g),
+        Err(e) if std::env::var("AUTOENC_REQUIRE_GPU").is_ok_and(|v| v == "1") => {
+            panic!("AUTOENC_REQUIRE_GPU=1 but no GPU adapter: {e}")
+        }
+        Err(e) => {
+            eprintln!("skipping the GPU half: {e}");
+            None
+        }
+    }
+}
+
+fn data(n_train: usize, n_test: usize) -> Dataset {
+    datasets::load("bundled", Path::new("data")).unwrap().limit(Some(n_train), Some(n_test))
+}
+
+fn cfg(epochs: usize, batch_size: usize, noise: Noise) -> TrainConfig {
+    TrainConfig {
+        epochs,
+        batch_size,
+        lr: 2e-3,
+        optimizer: OptimizerKind::Adam { beta1: 0.9, beta2: 0.999, eps: 1e-8 },
+        weight_decay: 0.0,
+        seed: 11,
+        noise,
+        check_every: 4,
+        progress: false,
+    }
+}
+
+fn run<B: Backend, M: Model<B>>(be: &B, model: &M, obj: &Objective, d: &Dataset, c: &TrainConfig) -> Vec<EpochMetrics> {
+    train::train(be, model, obj, &d.train_x, &d.test_x, d.dim(), c, &mut |_| Ok(())).unwrap()
+}
+
+fn assert_falls(name: &str, h: &[EpochMetrics]) {
+    let (first, last) = (&h[0], &h[h.len() - 1]);
+    assert!(h.iter().all(|m| m.train_loss.is_finite() && m.test_loss.is_finite()), "{name}: {h:?}");
+    assert!(last.train_loss < first.train_loss, "{name}: train loss did not fall: {h:?}");
+    assert!(last.test_loss < first.test_loss, "{name}: test loss did not fall: {h:?}");
+}
+
+fn dense(code_act: Activation, hidden: Vec<usize>) -> DenseConfig {
+    DenseConfig {
+        input: 784,
+        hidden,
+        code: 16,
+        activation: Activation::Relu,
+        code_activation: code_act,
+        output_activation: Activation::Sigmoid,
+    }
+}
+
+/// Each dense model of the family: (name, architecture, objective, corruption).
+fn dense_family() -> Vec<(&'static str, DenseConfig, Objective, Noise)> {
+    let bce = Objective::plain(Reconstruction::Bce);
+    vec![
+        ("ae", dense(Activation::Relu, vec![64]), bce, Noise::None),
+        ("linear", DenseConfig::linear(784, 16), Objective::plain(Reconstruction::Mse), Noise::None),
+        (
+            "sparse",
+            dense(Activation::Sigmoid, vec![64]),
+            Objective { beta: 3.0, rho: 0.05, l1: 1e-4, ..bce },
+            Noise::None,
+        ),
+        ("denoising", dense(Activation::Relu, vec![64]), bce, Noise::Gaussian(0.5)),
+        ("contractive", dense(Activation::Sigmoid, vec![]), Objective { contractive: 0.1, ..bce }, Noise::None),
+    ]
+}
+
+fn dense_family_trains_on<B: Backend>(be: &B) {
+    let d = data(384, 96);
+    for (name, arch, obj, noise) in dense_family() {
+        let model = DenseAutoencoder::new(be, arch, 5).unwrap();
+        assert_falls(name, &run(be, &model, &obj, &d, &cfg(3, 32, noise)));
+    }
+}
+
+fn conv_trains_on<B: Backend>(be: &B, decoder: Decoder, noise: Noise) {
+    let d = data(192, 32);
+    let model = ConvAutoencoder::new(be, decoder, 28, 28, 2).unwrap();
+    let obj = Objective::plain(Reconstruction::Bce);
+    assert_falls(&format!("conv {decoder:?} {noise}"), &run(be, &model, &obj, &d, &cfg(3, 32, noise)));
+}
+
+fn stacked_trains_on<B: Backend>(be: &B) {
+    let d = data(384, 96);
+    let obj = Objective::plain(Reconstruction::Bce);
+    let c = cfg(2, 32, Noise::Masking(0.25));
+    let (mut xs, mut ts) = (d.train_x.clone(), d.test_x.clone());
+    let widths = [784, 48, 24];
+    let mut stack = Vec::new();
+    for l in 0..2 {
+        let ae = DenseAutoencoder::new(be, layer_config(widths[l], widths[l + 1]), l as u64).unwrap();
+        assert_falls(
+            &format!("stacked pretrain {l}"),
+            &train::train(be, &ae, &obj, &xs, &ts, widths[l], &c, &mut |_| Ok(())).unwrap(),
+        );
+        xs = train::encode(be, &ae, &xs, widths[l]).unwrap();
+        ts = train::encode(be, &ae, &ts, widths[l]).unwrap();
+        stack.push(ae);
+    }
+    let clf = Classifier::from_pretrained(be, &stack, 784, 10, 0).unwrap();
+    let before = clf.error_rate(be, &d.test_x, &d.test_y, 64).unwrap();
+    let fine = TrainConfig { epochs: 4, noise: Noise::None, ..c };
+    let h = train_classifier(be, &clf, &d.train_x, &d.train_y, &d.test_x, &d.test_y, &fine, &mut |_| Ok(())).unwrap();
+    assert!(h.last().unwrap().train_loss < h[0].train_loss, "{h:?}");
+    let after = h.last().unwrap().test_error;
+    assert!(after < before && after < 0.5, "test error {before} -> {after}");
+}
+
+#[test]
+fn dense_family_trains_on_cpu() {
+    dense_family_trains_on(&CpuBackend::new());
+}
+
+#[test]
+fn dense_family_trains_on_gpu() {
+    if let Some(g) = gpu() {
+        dense_family_trains_on(&g);
+    }
+}
+
+#[test]
+fn conv_ae_trains_on_cpu() {
+    let be = CpuBackend::new();
+    conv_trains_on(&be, Decoder::Upsample, Noise::None);
+    conv_trains_on(&be, Decoder::Transposed, Noise::Masking(0.2));
+}
+
+#[test]
+fn conv_ae_trains_on_gpu() {
+    if let Some(g) = gpu() {
+        conv_trains_on(&g, Decoder::Upsample, Noise::None);
+        conv_trains_on(&g, Decoder::Transposed, Noise::Masking(0.2));
+    }
+}
+
+#[test]
+fn stacked_ae_trains_on_cpu() {
+    stacked_trains_on(&CpuBackend::new());
+}
+
+#[test]
+fn stacked_ae_trains_on_gpu() {
+    if let Some(g) = gpu() {
+        stacked_trains_on(&g);
+    }
+}
+
+/// The parity criterion: first-epoch train loss of the AE on the bundled data,
+/// same seed, CPU vs GPU, within 1e-3 relative.
+#[test]
+fn gpu_first_epoch_loss_matches_cpu() {
+    let Some(g) = gpu() else { return };
+    let d = data(2000, 100);
+    let obj = Objective::plain(Reconstruction::Bce);
+    let c = cfg(1, 64, Noise::None);
+    let arch = dense(Activation::Relu, vec![256]);
+    let cpu_h =
+        run(&CpuBackend::new(), &DenseAutoencoder::new(&CpuBackend::new(), arch.clone(), 9).unwrap(), &obj, &d, &c);
+    let gpu_h = run(&g, &DenseAutoencoder::new(&g, arch, 9).unwrap(), &obj, &d, &c);
+    let (a, b) = (cpu_h[0].train_loss, gpu_h[0].train_loss);
+    let rel = (a - b).abs() / a.abs();
+    assert!(rel <= 1e-3, "cpu {a} vs gpu {b}: relative difference {rel:e}");
+    let (ta, tb) = (cpu_h[0].test_loss, gpu_h[0].test_loss);
+    assert!((ta - tb).abs() / ta <= 1e-3, "test loss cpu {ta} vs gpu {tb}");
+}
