@@ -16,8 +16,8 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}"
 fi
 
-# lavapipe runs shaders on the CPU cores: keep it from fighting the test threads.
 # Mesa warns on every device open without it.
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
+# lavapipe runs shaders on the CPU cores: keep it from fighting the test threads.
 export LP_NUM_THREADS=${LP_NUM_THREADS:-2}
 cargo test --workspace --release "$@"
