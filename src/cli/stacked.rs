@@ -81,7 +81,7 @@ pub fn run<B: Backend>(backend: &B, args: &TrainArgs, data: &Dataset, out: &Path
     let config = serde_json::json!({
         "model": "stacked", "dataset": data.name, "backend": backend.name(), "device": backend.describe(),
         "layers": widths, "pretrain": args.pretrain, "pretrain_epochs": args.pretrain_epochs,
-        "finetune_epochs": args.finetune_epochs, "classifier_only": args.classifier_only,
+        "finetune_epochs": args.finetune_epochs, "finetune_lr": args.finetune_lr.unwrap_or(args.lr / 10.0), "classifier_only": args.classifier_only,
         "batch_size": args.batch_size, "lr": args.lr, "optimizer": args.optimizer, "seed": args.seed,
         "noise": pre_cfg.noise.to_string(), "lambda": objective.contractive, "loss": objective.reconstruction.name(),
     });
@@ -103,7 +103,12 @@ pub fn run<B: Backend>(backend: &B, args: &TrainArgs, data: &Dataset, out: &Path
         stack.push(ae);
     }
 
-    let fine_cfg = TrainConfig { epochs: args.finetune_epochs, noise: Noise::None, ..pre_cfg.clone() };
+    let fine_cfg = TrainConfig {
+        epochs: args.finetune_epochs,
+        lr: args.finetune_lr.unwrap_or(args.lr / 10.0),
+        noise: Noise::None,
+        ..pre_cfg.clone()
+    };
     let (clf, phase, train_x, test_x) = if args.classifier_only {
         // The stack stays frozen: its codes are computed once and only the head learns.
         (

@@ -88,6 +88,9 @@ pub struct TrainArgs {
     /// Stacked: epochs of supervised training of the classifier.
     #[arg(long, default_value_t = 5)]
     pub finetune_epochs: usize,
+    /// Stacked: learning rate of the supervised phase (default: --lr / 10, gentler on the pretrained stack).
+    #[arg(long)]
+    pub finetune_lr: Option<f32>,
     /// Stacked: train only the softmax head on the frozen stack's codes.
     #[arg(long)]
     pub classifier_only: bool,
