@@ -26,6 +26,10 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> out1: array<f32>;
 @group(0) @binding(0) var<storage, read_write> out0: array<f32>;
 
+// vec4 views for the bandwidth probe `copy4`.
+@group(0) @binding(0) var<storage, read> in0_4: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> out1_4: array<vec4<f32>>;
+
 const WG: u32 = 256u;
 
 fn flat(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
@@ -39,6 +43,15 @@ fn fill(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let i = flat(wid, nwg, lid);
     if (i >= p.len) { return; }
     out0[i] = p.alpha;
+}
+
+// out[i] = x[i] over len vec4s ("rw"): the bandwidth roofline of `autoenc bench`.
+@compute @workgroup_size(256)
+fn copy4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+         @builtin(local_invocation_index) lid: u32) {
+    let i = flat(wid, nwg, lid);
+    if (i >= p.len) { return; }
+    out1_4[i] = in0_4[i];
 }
 
 // out = a + b ("rrw")

@@ -49,3 +49,82 @@ fn upload_download_roundtrip_and_zeros() {
     let e = g.upload(&[], "empty").unwrap();
     assert!(g.download(&e).unwrap().is_empty());
 }
+
+#[test]
+fn every_kernel_matches_with_checked_shaders() {
+    // The same cases with wgpu's runtime bounds checks compiled in.
+    let Some(g) = gpu(true) else { return };
+    assert!(g.checked_shaders());
+    check_all(&g);
+}
+
+#[test]
+fn unwritten_output_fails_validation() {
+    let Some(g) = gpu(false) else { return };
+    let case = validate::Case::new("poison", "5", |p| {
+        let out = p.output(5, "out")?;
+        p.cpu_run(|c| c.fill(&out.cpu, 1.0))?;
+        Ok(vec![p.compare("", &out, &[], 1.0, 1e-5)?])
+    });
+    let rows = validate::run_cases(&g, 0, vec![case], &mut |_| {}).unwrap();
+    assert!(!rows[0].pass && rows[0].max_rel.is_infinite(), "{rows:?}");
+}
+
+#[test]
+fn errors_not_panics() {
+    let Some(g) = gpu(false) else { return };
+    // Over the storage-binding limit: an error naming the label, before any allocation.
+    let huge = usize::MAX / 8;
+    let e = g.zeros(huge, "huge activations").unwrap_err().to_string();
+    assert!(e.contains("huge activations") && e.contains("limit"), "{e}");
+    // Output aliasing an input.
+    let a = g.upload(&[1.0, 2.0], "a").unwrap();
+    assert!(matches!(g.add(&a, &a, &a, 2), Err(autoenc::Error::Shape(_))));
+    // Too-short buffers.
+    let b = g.zeros(1, "b").unwrap();
+    assert!(matches!(g.add(&a, &a, &b, 2), Err(autoenc::Error::Shape(_))));
+    let d = autoenc::backend::MatmulDims::new(3, 3, 3);
+    assert!(matches!(g.matmul(&a, &a, &b, d), Err(autoenc::Error::Shape(_))));
+    g.flush().unwrap();
+}
+
+#[test]
+fn grids_over_65535_workgroups() {
+    let Some(g) = gpu(false) else { return };
+    // 1-D: more than 65535 * 256 elements needs the second grid dimension.
+    let n = 65_536 * 256 + 3;
+    let x = g.zeros(n, "x").unwrap();
+    g.fill(&x, 2.0).unwrap();
+    let y = g.zeros(n, "y").unwrap();
+    g.scale(&x, 1.5, &y, n).unwrap();
+    let v = g.download(&y).unwrap();
+    assert!(v.iter().all(|&e| e == 3.0), "first wrong at {:?}", v.iter().position(|&e| e != 3.0));
+    // Matmul: more than 65535 batches are split into several dispatches.
+    let batch = 65_537;
+    let a: Vec<f32> = (0..batch).map(|i| (i % 7) as f32).collect();
+    let (ga, gb) = (g.upload(&a, "a").unwrap(), g.upload(&[2.0], "b").unwrap());
+    let gc = g.zeros(batch, "c").unwrap();
+    let d = autoenc::backend::MatmulDims::new(1, 1, 1).batched(batch, 1, 0, 1);
+    g.matmul(&ga, &gb, &gc, d).unwrap();
+    let c = g.download(&gc).unwrap();
+    assert!(c.iter().zip(&a).all(|(c, a)| *c == 2.0 * a));
+}
+
+#[test]
+fn steady_state_allocates_nothing_and_counts_dispatches() {
+    let Some(g) = gpu(false) else { return };
+    let x = g.upload(&[0.5; 300], "x").unwrap();
+    let step = |g: &GpuBackend| {
+        let h = g.zeros(300, "h").unwrap();
+        g.activation_forward(autoenc::backend::Activation::Sigmoid, &x, &h, 300).unwrap();
+        let s = g.zeros(1, "s").unwrap();
+        g.sum_all(&h, &s, 300).unwrap();
+        g.flush().unwrap();
+    };
+    step(&g);
+    let (allocs, dispatches) = (g.pool_stats().allocations, g.dispatch_count());
+    step(&g);
+    assert_eq!(g.pool_stats().allocations, allocs, "second step allocated");
+    assert_eq!(g.dispatch_count() - dispatches, 2, "sigmoid + one-workgroup sum");
+    assert_eq!(Backend::dispatch_count(&g), Some(g.dispatch_count()));
+}

@@ -38,11 +38,14 @@ pub struct Row {
     pub pass: bool,
 }
 
+/// The body of a case: runs the op on both backends, returns one row per output.
+pub type CaseFn = Box<dyn Fn(&mut Pair) -> Result<Vec<Row>>>;
+
 /// One validation case: runs the op on both backends and compares outputs.
 pub struct Case {
     pub kernel: String,
     pub shape: String,
-    pub run: Box<dyn Fn(&mut Pair) -> Result<Vec<Row>>>,
+    pub run: CaseFn,
 }
 
 impl Case {

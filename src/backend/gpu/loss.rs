@@ -26,6 +26,7 @@ fn params(len: usize, cols: usize, code: u32, chunk: usize, alpha: f32, rho: f32
 }
 
 /// `out[0] = alpha * sum_i term(a_i, b_i)`.
+#[allow(clippy::too_many_arguments)]
 fn sum_terms(
     gpu: &GpuBackend,
     a: &GpuBuf,

@@ -65,7 +65,8 @@ pub(super) fn matmul_tile(
         64 => &TILE64,
         _ => return Err(crate::error::Error::Config(format!("matmul tile {tile}: use 64 or 128"))),
     };
-    let aligned = |contiguous: usize, stride: usize| contiguous % 4 == 0 && (d.batch == 1 || stride % 4 == 0);
+    let aligned =
+        |contiguous: usize, stride: usize| contiguous.is_multiple_of(4) && (d.batch == 1 || stride.is_multiple_of(4));
     let vec_a = aligned(if d.trans_a { d.m } else { d.k }, d.stride_a);
     let vec_b = aligned(if d.trans_b { d.k } else { d.n }, d.stride_b);
     let flags = d.trans_a as u32

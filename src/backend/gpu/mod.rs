@@ -155,6 +155,12 @@ impl GpuBackend {
     pub fn matmul_with_tile(&self, a: &GpuBuf, b: &GpuBuf, c: &GpuBuf, dims: MatmulDims, tile: usize) -> Result<()> {
         matmul::matmul_tile(self, a, b, c, dims, tile)
     }
+    /// Copies the first `4 * len4` values of `src` to `dst` with a vec4 compute kernel:
+    /// the bandwidth probe of `autoenc bench` (timestamps see compute passes, not the
+    /// transfer that [`Backend::copy`] records).
+    pub fn copy_vec4(&self, src: &GpuBuf, dst: &GpuBuf, len4: usize) -> Result<()> {
+        reduce::copy4(self, src, dst, len4)
+    }
     /// The tile edge [`Backend::matmul`] picks for `dims`.
     pub fn matmul_tile_for(&self, dims: &MatmulDims) -> usize {
         matmul::tile_for(dims)

@@ -6,6 +6,7 @@ use crate::error::Result;
 
 pub(super) const SHADER: Shader = Shader { name: "reduce", source: include_str!("../../../shaders/reduce.wgsl") };
 
+const COPY4: Kernel = Kernel::new(SHADER, "copy4", "rw");
 const FILL: Kernel = Kernel::new(SHADER, "fill", "w");
 const ADD: Kernel = Kernel::new(SHADER, "add", "rrw");
 const MUL: Kernel = Kernel::new(SHADER, "mul", "rrw");
@@ -34,6 +35,14 @@ pub(super) fn check_u32(n: usize, what: &str) -> Result<()> {
 pub(super) fn fill(gpu: &GpuBackend, buf: &GpuBuf, value: f32) -> Result<()> {
     check_u32(buf.len(), "fill")?;
     gpu.dispatch_1d(&FILL, &[buf], &params(buf.len(), 0, 0, false, value, 0), buf.len(), WG)
+}
+
+/// `dst[..4*len4] = src[..4*len4]` by a vec4 compute kernel (the bench's bandwidth probe).
+pub(super) fn copy4(gpu: &GpuBackend, src: &GpuBuf, dst: &GpuBuf, len4: usize) -> Result<()> {
+    check_u32(4 * len4, "copy4")?;
+    gpu.check_len(src, 4 * len4, "copy4 src")?;
+    gpu.check_len(dst, 4 * len4, "copy4 dst")?;
+    gpu.dispatch_1d(&COPY4, &[src, dst], &params(len4, 0, 0, false, 0.0, 0), len4, WG)
 }
 
 fn binary(gpu: &GpuBackend, k: &Kernel, a: &GpuBuf, b: &GpuBuf, out: &GpuBuf, len: usize) -> Result<()> {
