@@ -23,14 +23,19 @@ const LEAKY_RELU_SLOPE: f32 = 0.01;
 fn dact(act: u32, z: f32) -> vec2<f32> {
     switch act {
         case 1u: {
-            let s = 1.0 / (1.0 + exp(-z));
+            // Clamped so that exp stays finite (WGSL lets compilers assume no inf);
+            // |f'| < 2e-35 past the clamp anyway.
+            let s = 1.0 / (1.0 + exp(-clamp(z, -80.0, 80.0)));
             let d = s * (1.0 - s);
             return vec2<f32>(d, d * (1.0 - 2.0 * s));
         }
         case 2u: {
-            // Clamped: tanh(9) is already 1.0 in f32, and some drivers build tanh from
-            // exp ratios that overflow to inf/inf = NaN for large |z|.
-            let t = tanh(clamp(z, -15.0, 15.0));
+            // From exp rather than the builtin: drivers may lower tanh to a fast
+            // approximation (about 11 bits) or to an exp ratio that gives inf/inf = NaN
+            // for large |z|. This form is accurate to a few ulps in absolute terms (all
+            // that f' and f'' need); the clamp keeps exp finite and t is 1.0 in f32
+            // beyond |z| = 9 anyway.
+            let t = 1.0 - 2.0 / (exp(2.0 * clamp(z, -40.0, 40.0)) + 1.0);
             let d = 1.0 - t * t;
             return vec2<f32>(d, -2.0 * t * d);
         }

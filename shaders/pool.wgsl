@@ -32,7 +32,7 @@ const WG: u32 = 256u;
 
 // One invocation per output. The window is clipped to the image, so padding never
 // wins; the first strict maximum wins ties (row-major scan), and a NaN wins so that it
-// propagates like PyTorch's.
+// propagates like PyTorch's (the last NaN of a window is its argmax).
 @compute @workgroup_size(256)
 fn max_pool2d(
     @builtin(workgroup_id) wid: vec3<u32>,
@@ -55,18 +55,28 @@ fn max_pool2d(
     let w0 = max(ws, pp.padding) - pp.padding;
     let w1 = max(min(ws + pp.kernel, pp.padding + pp.width), pp.padding) - pp.padding;
     let base = plane * pp.height * pp.width;
-    var best = bitcast<f32>(0xff800000u); // -inf
-    // The first real tap sets the index, so an all -inf window still points at a real
-    // input; a window with no real tap (padding > kernel / 2) keeps NO_ARGMAX (u32 max),
-    // which the backward gather never matches.
-    var arg = 0xffffffffu;
-    if h0 < h1 && w0 < w1 {
-        arg = h0 * pp.width + w0;
+    if h0 >= h1 || w0 >= w1 {
+        // No real tap (padding > kernel / 2): -inf and NO_ARGMAX (u32 max), which the
+        // backward gather never matches.
+        pool_y[idx] = bitcast<f32>(0xff800000u);
+        pool_argmax[idx] = 0xffffffffu;
+        return;
     }
+    // The first real tap seeds the maximum, so an all -inf window still points at a
+    // real input. NaN is detected on the bits: WGSL lets compilers assume no NaN, and
+    // lavapipe does fold `v != v` to false. Once a NaN is seen only a later NaN replaces
+    // it (the CPU's "last NaN wins"), without comparing against a NaN `best`.
+    var arg = h0 * pp.width + w0;
+    var best = pool_x[base + arg];
+    var seen_nan = false;
     for (var h = h0; h < h1; h++) {
         for (var w = w0; w < w1; w++) {
             let v = pool_x[base + h * pp.width + w];
-            if v > best || v != v {
+            if (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u {
+                best = v;
+                arg = h * pp.width + w;
+                seen_nan = true;
+            } else if !seen_nan && v > best {
                 best = v;
                 arg = h * pp.width + w;
             }

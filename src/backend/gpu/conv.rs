@@ -58,7 +58,7 @@ fn conv_dims(g: &ConvGeom, op: &str) -> Result<(usize, usize, usize, usize)> {
     );
     for (size, k, axis) in [(g.height, g.kernel_h, "height"), (g.width, g.kernel_w, "width")] {
         // The largest padded coordinate a shader forms is below size + 2*pad + stride.
-        let padded = mul(2, g.padding, op)?.checked_add(size).unwrap_or(usize::MAX);
+        let padded = mul(2, g.padding, op)?.saturating_add(size);
         check_u32(padded.saturating_add(g.stride), &format!("{op}: padded {axis}"))?;
         let span = mul(g.dilation, k - 1, op)?.saturating_add(1);
         ensure_shape!(
@@ -125,7 +125,7 @@ pub(super) fn swap_leading_axes(
 fn pool_dims(g: &PoolGeom, op: &str) -> Result<(usize, usize, usize, usize)> {
     ensure_shape!(g.kernel > 0 && g.stride > 0, "{op}: kernel {} and stride {} must be at least 1", g.kernel, g.stride);
     for (size, axis) in [(g.height, "height"), (g.width, "width")] {
-        let padded = mul(2, g.padding, op)?.checked_add(size).unwrap_or(usize::MAX);
+        let padded = mul(2, g.padding, op)?.saturating_add(size);
         // Window ends reach below padded + stride + kernel.
         check_u32(padded.saturating_add(g.stride).saturating_add(g.kernel), &format!("{op}: padded {axis}"))?;
         ensure_shape!(
