@@ -94,3 +94,24 @@ pub(super) fn contractive_backward(
     let s = stats(gpu, &params, z, w, hidden)?;
     gpu.dispatch_1d(&K_BACKWARD, &[z, w, dout, &s, dz, dw], &params, zn.max(wn), WG)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::GpuBackend;
+    use crate::backend::{Activation, Backend};
+    use crate::error::Error;
+
+    #[test]
+    fn bad_sizes_are_shape_errors() {
+        let Ok(g) = GpuBackend::new(None) else { return };
+        let (z, w, out) = (g.zeros(12, "z").unwrap(), g.zeros(12, "w").unwrap(), g.zeros(1, "out").unwrap());
+        let shape = |r| matches!(r, Err(Error::Shape(_)));
+        assert!(shape(g.contractive_penalty(Activation::Sigmoid, &z, &w, &out, 0, 3, 4))); // empty batch
+        assert!(shape(g.contractive_penalty(Activation::Sigmoid, &z, &w, &out, 5, 3, 4))); // z holds 12 < 15
+        assert!(shape(g.contractive_penalty(Activation::Tanh, &z, &w, &out, usize::MAX, 3, 4)));
+        let (dz, dw) = (g.zeros(12, "dz").unwrap(), g.zeros(11, "dw").unwrap());
+        assert!(shape(g.contractive_backward(Activation::Tanh, &z, &w, &out, &dz, &dw, 4, 3, 4))); // dw short
+        assert!(shape(g.contractive_backward(Activation::Tanh, &z, &w, &out, &dz, &dz, 4, 3, 4))); // dz is dw
+        g.flush().unwrap();
+    }
+}

@@ -208,3 +208,85 @@ pub(super) fn upsample2d_backward(gpu: &GpuBackend, dy: &GpuBuf, dx: &GpuBuf, ge
     gpu.check_len(dx, input, "upsample2d_backward dx")?;
     gpu.dispatch_1d(&K_UPSAMPLE_BW, &[dy, dx], &upsample_params(&geom), input, WG)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::GpuBackend;
+    use crate::backend::{Backend, ConvGeom, PoolGeom, UpsampleGeom};
+    use crate::error::Error;
+
+    fn gpu() -> Option<GpuBackend> {
+        GpuBackend::new(None).map_err(|e| eprintln!("skipping GPU test: {e}")).ok()
+    }
+
+    fn conv(height: usize, kernel: usize, stride: usize, padding: usize, dilation: usize) -> ConvGeom {
+        ConvGeom {
+            batch: 1,
+            channels: 1,
+            height,
+            width: height,
+            kernel_h: kernel,
+            kernel_w: kernel,
+            stride,
+            padding,
+            dilation,
+        }
+    }
+
+    fn is_shape<T: std::fmt::Debug>(r: crate::error::Result<T>) -> bool {
+        matches!(r, Err(Error::Shape(_)))
+    }
+
+    /// Geometries that would underflow `out_h` (a panic) or divide by zero are errors.
+    #[test]
+    fn bad_geometry_and_short_buffers_are_shape_errors() {
+        let Some(g) = gpu() else { return };
+        let (x, cols) = (g.zeros(100, "x").unwrap(), g.zeros(10_000, "cols").unwrap());
+        assert!(is_shape(g.im2col(&x, &cols, conv(5, 9, 1, 1, 1)))); // 9 > 5 + 2
+        assert!(is_shape(g.im2col(&x, &cols, conv(5, 3, 1, 0, 3)))); // dilated span 7 > 5
+        assert!(is_shape(g.im2col(&x, &cols, conv(5, 3, 0, 1, 1))));
+        assert!(is_shape(g.col2im(&cols, &x, conv(5, 3, 1, 1, 0), false)));
+        assert!(is_shape(g.im2col(&x, &cols, conv(11, 3, 1, 1, 1)))); // x holds 100 < 121
+        assert!(is_shape(g.im2col(&x, &x, conv(3, 1, 1, 0, 1)))); // output aliases input
+        let pool = |kernel, stride, padding| PoolGeom {
+            batch: 1,
+            channels: 1,
+            height: 5,
+            width: 5,
+            kernel,
+            stride,
+            padding,
+            ceil_mode: true,
+        };
+        let (y, am) = (g.zeros(100, "y").unwrap(), g.zeros(100, "argmax").unwrap());
+        assert!(is_shape(g.max_pool2d(&x, &y, &am, pool(8, 2, 1))));
+        assert!(is_shape(g.max_pool2d(&x, &y, &am, pool(2, 0, 0))));
+        assert!(is_shape(g.max_pool2d_backward(&y, &am, &x, pool(0, 1, 0))));
+        let short = g.zeros(3, "short").unwrap();
+        assert!(is_shape(g.max_pool2d(&x, &y, &short, pool(2, 2, 0))));
+        let up = |scale| UpsampleGeom { batch: 1, channels: 1, height: 5, width: 5, scale };
+        assert!(is_shape(g.upsample2d(&x, &y, up(0))));
+        assert!(is_shape(g.upsample2d(&x, &y, up(3)))); // y holds 100 < 225
+        assert!(is_shape(g.swap_leading_axes(&x, &y, 7, 3, 5)));
+        assert!(is_shape(g.swap_leading_axes(&x, &y, usize::MAX, 3, 5)));
+        g.flush().unwrap();
+    }
+
+    /// More than 65535 * 256 elements: the grid's second dimension must be folded in.
+    #[test]
+    fn swap_over_65535_workgroups() {
+        let Some(g) = gpu() else { return };
+        let (a, b, inner) = (2, 3, 2_796_203); // 16_777_218 > 65_535 * 256 elements
+        let n = a * b * inner;
+        let data: Vec<f32> = (0..n).map(|i| i as f32).collect();
+        let x = g.upload(&data, "x").unwrap();
+        let out = g.zeros(n, "out").unwrap();
+        g.fill(&out, f32::NAN).unwrap();
+        g.swap_leading_axes(&x, &out, a, b, inner).unwrap();
+        let v = g.download(&out).unwrap();
+        for (j, i, k) in [(0, 0, 0), (2, 1, inner - 1), (1, 0, 12_345), (2, 1, inner - 2)] {
+            assert_eq!(v[(j * a + i) * inner + k], data[(i * b + j) * inner + k], "out[{j},{i},{k}]");
+        }
+        assert!(v.iter().all(|e| !e.is_nan()));
+    }
+}
