@@ -46,45 +46,52 @@ fn instance(backends: wgpu::Backends) -> wgpu::Instance {
     wgpu::Instance::new(wgpu::InstanceDescriptor { backends, ..wgpu::InstanceDescriptor::new_without_display_handle() })
 }
 
-/// Adapters of the native APIs (Vulkan, Metal, DX12); GL only when none exists (probing
-/// GL needs a display connection and prints noise without one).
-fn adapters() -> (wgpu::Instance, Vec<wgpu::Adapter>) {
-    let native = instance(wgpu::Backends::PRIMARY);
-    let found = pollster::block_on(native.enumerate_adapters(wgpu::Backends::PRIMARY));
-    if !found.is_empty() {
-        return (native, found);
-    }
-    let all = instance(wgpu::Backends::all());
-    let found = pollster::block_on(all.enumerate_adapters(wgpu::Backends::all()));
-    (all, found)
+/// Adapters of the native APIs (Vulkan, Metal, DX12), or of every API (GL too) when
+/// `all`: probing GL needs a display connection and prints noise without one.
+fn adapters(all: bool) -> (wgpu::Instance, Vec<wgpu::Adapter>) {
+    let backends = if all { wgpu::Backends::all() } else { wgpu::Backends::PRIMARY };
+    let inst = instance(backends);
+    let found = pollster::block_on(inst.enumerate_adapters(backends));
+    (inst, found)
 }
 
+fn describe_adapters(adapters: &[wgpu::Adapter]) -> String {
+    let names: Vec<String> =
+        adapters.iter().map(|a| format!("{} ({:?})", a.get_info().name, a.get_info().backend)).collect();
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// The best adapter (see [`rank`]) among those whose name contains `filter`; native APIs
+/// first, GL only when no native adapter qualifies.
 fn pick_adapter(filter: Option<&str>) -> Result<wgpu::Adapter> {
-    let (instance, adapters) = adapters();
-    if let Some(f) = filter.map(str::to_lowercase).filter(|f| !f.is_empty()) {
-        let names: Vec<String> =
-            adapters.iter().map(|a| format!("{} ({:?})", a.get_info().name, a.get_info().backend)).collect();
-        return adapters
-            .into_iter()
-            .filter(|a| a.get_info().name.to_lowercase().contains(&f))
-            .max_by_key(|a| rank(&a.get_info()))
-            .ok_or_else(|| {
-                Error::Gpu(format!(
-                    "no adapter name contains '{f}' (AUTOENC_ADAPTER / --adapter); available: {}",
-                    if names.is_empty() { "none".to_string() } else { names.join(", ") }
-                ))
-            });
+    let filter = filter.map(str::to_lowercase).filter(|f| !f.is_empty());
+    let matches = |a: &wgpu::Adapter| filter.as_ref().is_none_or(|f| a.get_info().name.to_lowercase().contains(f));
+    let mut last = Vec::new();
+    for all in [false, true] {
+        let (instance, found) = adapters(all);
+        if let Some(best) = found.iter().filter(|a| matches(a)).max_by_key(|a| rank(&a.get_info())) {
+            return Ok(best.clone());
+        }
+        if all && filter.is_none() {
+            // Nothing enumerated: ask once more, allowing a fallback (software) adapter.
+            let opts = wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                force_fallback_adapter: true,
+                ..Default::default()
+            };
+            return pollster::block_on(instance.request_adapter(&opts)).map_err(|_| Error::Gpu(NO_ADAPTER_HELP.into()));
+        }
+        last = found;
     }
-    if let Some(best) = adapters.into_iter().max_by_key(|a| rank(&a.get_info())) {
-        return Ok(best);
-    }
-    // Nothing enumerated: ask once more, allowing a fallback (software) adapter.
-    let opts = wgpu::RequestAdapterOptions {
-        power_preference: wgpu::PowerPreference::HighPerformance,
-        force_fallback_adapter: true,
-        ..Default::default()
-    };
-    pollster::block_on(instance.request_adapter(&opts)).map_err(|_| Error::Gpu(NO_ADAPTER_HELP.into()))
+    Err(Error::Gpu(format!(
+        "no adapter name contains '{}' (AUTOENC_ADAPTER / --adapter); available: {}",
+        filter.unwrap_or_default(),
+        describe_adapters(&last)
+    )))
 }
 
 impl Context {
