@@ -130,6 +130,11 @@ pub fn cases() -> Vec<Case> {
     v.push(case(MatmulDims::new(8, 12, 16).batched(5, 96, 0, 128).trans_b(true), 128));
     v.push(case(MatmulDims::new(16, 8, 20).batched(3, 0, 160, 320).accumulate(true), 64));
     v.push(case(MatmulDims::new(3, 4, 5).batched(130, 12, 20, 15), 128));
+    // Batched full tiles with 4-aligned strides: the vec4 loads at nonzero batch offsets.
+    v.push(case(MatmulDims::new(64, 8, 64).batched(3, 516, 0, 4100).trans_a(true), 64));
+    v.push(case(MatmulDims::new(128, 12, 128).batched(2, 0, 1540, 16388).trans_b(true).accumulate(true), 128));
+    // Aligned except the batch stride: scalar loads everywhere.
+    v.push(case(MatmulDims::new(64, 8, 64).batched(2, 513, 515, 4097), 64));
     // The larger awkward case and a typical autoencoder layer (batch 64, 784 -> 96).
     v.push(case(MatmulDims::new(300, 517, 129), 64));
     v.push(case(MatmulDims::new(300, 517, 129).trans_a(true).trans_b(true), 128));

@@ -118,6 +118,13 @@ impl Context {
         device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
             sink.lock().unwrap_or_else(|p| p.into_inner()).push(e.to_string());
         }));
+        let sink = errors.clone();
+        device.set_device_lost_callback(move |reason, msg| {
+            // Dropping the device at exit also reports here: only real losses are errors.
+            if reason != wgpu::DeviceLostReason::Destroyed {
+                sink.lock().unwrap_or_else(|p| p.into_inner()).push(format!("device lost ({reason:?}): {msg}"));
+            }
+        });
         Ok(Context { device, queue, info, limits, features, adapter_features: adapter.features(), errors })
     }
 
