@@ -192,8 +192,9 @@ trait Kernel {
     unsafe fn tile(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, mr: usize, nr: usize, add: bool);
 }
 
-/// Below this many multiply-adds, spawning threads costs more than it saves.
-const PAR_MIN_MACS: usize = 1 << 21;
+/// Below this many multiply-adds (~40 us on one AVX-512 core) threads are not worth their
+/// start-up (tens of us to spawn and join); 256^3 and the autoencoder's layers are above it.
+const PAR_MIN_MACS: usize = 1 << 23;
 
 /// The output pointer shared by the worker threads.
 #[derive(Clone, Copy)]
@@ -396,11 +397,21 @@ fn pack_b(b: Mat, p0: usize, kc: usize, j0: usize, nc: usize, nr_full: usize, ds
             }
         }
     } else {
-        // B stored transposed: read each column once, scatter it with stride `nr_full`.
+        // B stored transposed: read columns (contiguous) eight at a time, so that each write
+        // into the panel fills 8 adjacent floats rather than one per cache line.
         debug_assert_eq!(b.rs, 1);
         for (q, panel) in dst.chunks_exact_mut(panel_len).enumerate() {
             let (j, nr) = (j0 + q * nr_full, nr_full.min(nc - q * nr_full));
-            for jj in 0..nr_full {
+            let eights = nr / 8 * 8;
+            for jj0 in (0..eights).step_by(8) {
+                let cols: [&[f32]; 8] = std::array::from_fn(|t| &b.data[(j + jj0 + t) * b.cs + p0..][..kc]);
+                for (p, group) in panel.chunks_exact_mut(nr_full).enumerate() {
+                    for (slot, col) in group[jj0..jj0 + 8].iter_mut().zip(&cols) {
+                        *slot = col[p];
+                    }
+                }
+            }
+            for jj in eights..nr_full {
                 let slots = panel.iter_mut().skip(jj).step_by(nr_full);
                 if jj < nr {
                     slots.zip(&b.data[(j + jj) * b.cs + p0..][..kc]).for_each(|(s, &v)| *s = v);

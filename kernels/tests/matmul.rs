@@ -207,11 +207,13 @@ fn every_level_matches_scalar_batched_with_broadcast_strides() {
 
 #[test]
 fn multithreaded_shapes_match_scalar() {
-    // Large enough to be split across threads: along rows, along columns, and by batch item.
-    let mut dims = all_flags(301, 101, 71);
-    dims.extend(all_flags(29, 130, 600));
-    dims.extend(all_flags(5, 50, 5).into_iter().map(|d| d.batched(2000, 0, 250, 25)));
-    dims.extend(all_flags(65, 129, 97).into_iter().map(|d| d.batched(4, 65 * 129, 0, 65 * 97 + 2)));
+    // Above the threading threshold (2^23 multiply-adds), so that with more than one thread
+    // (`AUTOENC_THREADS`, default all cores) the work is split along rows, along columns, by
+    // batch item (many products) and within each product of a small batch.
+    let mut dims = all_flags(301, 131, 220);
+    dims.extend(all_flags(29, 130, 2300));
+    dims.extend(all_flags(6, 100, 7).into_iter().map(|d| d.batched(2100, 0, 700, 43)));
+    dims.extend(all_flags(97, 129, 97).into_iter().map(|d| d.batched(7, 97 * 129, 0, 97 * 97 + 2)));
     check_levels(6, &dims);
 }
 
