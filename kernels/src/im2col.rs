@@ -202,7 +202,7 @@ pub(crate) fn for_each_block_run<T: Send>(
     if data.is_empty() {
         return;
     }
-    let blocks = if block == 0 { 0 } else { data.len() / block };
+    let blocks = data.len().checked_div(block).unwrap_or(0);
     let threads = crate::simd::threads().min(blocks).min(work / MIN_WORK_PER_THREAD);
     if threads <= 1 {
         f(0, data);
