@@ -117,7 +117,7 @@ impl Pca {
     }
 
     fn rows(&self, x: &[f32]) -> Result<usize> {
-        if x.len() % self.d != 0 {
+        if !x.len().is_multiple_of(self.d) {
             return Err(Error::Shape(format!("{} values are not whole rows of the PCA dimension {}", x.len(), self.d)));
         }
         Ok(x.len() / self.d)
@@ -379,16 +379,18 @@ fn tridiagonalise(a: &[f64], n: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
 /// On return `diag` holds the eigenvalues (unsorted) and row `i` of `w` eigenvector `i`.
 fn tridiagonal_ql(diag: &mut [f64], off: &mut [f64], w: &mut [f64], n: usize) -> Result<()> {
     const MAX_ITERATIONS: usize = 60;
+    // A sub-diagonal is negligible against the norm of the whole matrix, not against its
+    // neighbours on the diagonal: covariances of images have clusters of (near-)zero
+    // eigenvalues (border pixels), where a relative test never deflates a tiny entry
+    // between two tiny diagonal ones. Tridiagonalisation already costs eps * ||T||.
+    let norm = (0..n).map(|i| diag[i].abs() + off[i].abs()).fold(0.0f64, f64::max);
+    let tiny = f64::EPSILON * norm;
     for l in 0..n {
         let mut iterations = 0;
         loop {
             // The first negligible sub-diagonal at or after l splits the matrix.
             let mut m = l;
-            while m + 1 < n {
-                let dd = diag[m].abs() + diag[m + 1].abs();
-                if off[m].abs() <= f64::EPSILON * dd {
-                    break;
-                }
+            while m + 1 < n && off[m].abs() > tiny {
                 m += 1;
             }
             if m == l {
