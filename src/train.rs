@@ -22,6 +22,8 @@ pub struct TrainConfig {
     pub epochs: usize,
     pub batch_size: usize,
     pub lr: f32,
+    /// The learning rate is multiplied by this after every epoch (1 = constant).
+    pub lr_decay: f32,
     pub optimizer: OptimizerKind,
     pub weight_decay: f32,
     pub seed: u64,
@@ -34,12 +36,20 @@ pub struct TrainConfig {
 }
 
 impl TrainConfig {
+    /// The learning rate used in `epoch` (counted from 1).
+    pub fn lr_at(&self, epoch: usize) -> f32 {
+        self.lr * self.lr_decay.powi(epoch as i32 - 1)
+    }
+
     pub fn validate(&self) -> Result<()> {
         if self.batch_size == 0 {
             return Err(Error::Config("--batch-size must be at least 1".into()));
         }
         if !(self.lr.is_finite() && self.lr > 0.0) {
             return Err(Error::Config(format!("--lr must be a positive number, got {}", self.lr)));
+        }
+        if !(self.lr_decay.is_finite() && self.lr_decay > 0.0 && self.lr_decay <= 1.0) {
+            return Err(Error::Config(format!("--lr-decay must be in (0, 1], got {}", self.lr_decay)));
         }
         if self.check_every == 0 {
             return Err(Error::Config("check interval must be at least 1".into()));
@@ -100,6 +110,7 @@ pub fn train<B: Backend, M: Model<B> + ?Sized>(
     let bar = progress_bar(cfg, steps_per_epoch);
     let mut history = Vec::new();
     for epoch in 1..=cfg.epochs {
+        optimizer.lr = cfg.lr_at(epoch);
         let start = Instant::now();
         let dispatches_before = backend.dispatch_count();
         let order = shuffled_indices(n, cfg.seed, epoch as u64);

@@ -17,6 +17,7 @@ fn config(epochs: usize, noise: Noise) -> TrainConfig {
         epochs,
         batch_size: 32,
         lr: 2e-3,
+        lr_decay: 1.0,
         optimizer: OptimizerKind::Adam { beta1: 0.9, beta2: 0.999, eps: 1e-8 },
         weight_decay: 0.0,
         seed: 7,

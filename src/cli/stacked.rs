@@ -70,6 +70,7 @@ pub fn run<B: Backend>(backend: &B, args: &TrainArgs, data: &Dataset, out: &Path
         epochs: args.pretrain_epochs,
         batch_size: args.batch_size,
         lr: args.lr,
+        lr_decay: args.lr_decay,
         optimizer,
         weight_decay: args.weight_decay,
         seed: args.seed,
@@ -82,7 +83,7 @@ pub fn run<B: Backend>(backend: &B, args: &TrainArgs, data: &Dataset, out: &Path
         "model": "stacked", "dataset": data.name, "backend": backend.name(), "device": backend.describe(),
         "layers": widths, "pretrain": args.pretrain, "pretrain_epochs": args.pretrain_epochs,
         "finetune_epochs": args.finetune_epochs, "finetune_lr": args.finetune_lr.unwrap_or(args.lr / 10.0), "classifier_only": args.classifier_only,
-        "batch_size": args.batch_size, "lr": args.lr, "optimizer": args.optimizer, "seed": args.seed,
+        "batch_size": args.batch_size, "lr": args.lr, "lr_decay": args.lr_decay, "optimizer": args.optimizer, "seed": args.seed,
         "noise": pre_cfg.noise.to_string(), "lambda": objective.contractive, "loss": objective.reconstruction.name(),
     });
     write_atomic(&out.join(CONFIG_FILE), serde_json::to_string_pretty(&config).unwrap_or_default().as_bytes())?;

@@ -57,6 +57,9 @@ pub struct TrainArgs {
     pub batch_size: usize,
     #[arg(long, default_value_t = 1e-3)]
     pub lr: f32,
+    /// Multiply the learning rate by this after every epoch.
+    #[arg(long, default_value_t = 1.0)]
+    pub lr_decay: f32,
     /// adam | sgd
     #[arg(long, default_value = "adam")]
     pub optimizer: String,
@@ -238,6 +241,7 @@ fn train_on<B: Backend>(backend: &B, args: &TrainArgs, data: &Dataset) -> Result
         "epochs": args.epochs,
         "batch_size": args.batch_size,
         "lr": args.lr,
+        "lr_decay": args.lr_decay,
         "optimizer": args.optimizer,
         "momentum": args.momentum,
         "weight_decay": args.weight_decay,
@@ -289,6 +293,7 @@ fn train_model<B: Backend, M: Model<B>>(
         epochs: args.epochs,
         batch_size: args.batch_size,
         lr: args.lr,
+        lr_decay: args.lr_decay,
         optimizer: OptimizerKind::parse(&args.optimizer, args.momentum)?,
         weight_decay: args.weight_decay,
         seed: args.seed,

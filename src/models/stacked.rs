@@ -148,6 +148,7 @@ pub fn train_classifier<B: Backend>(
     let mut optimizer = Optimizer::new(backend, &clf.params, cfg.optimizer, cfg.lr, cfg.weight_decay)?;
     let mut history = Vec::new();
     for epoch in 1..=cfg.epochs {
+        optimizer.lr = cfg.lr_at(epoch);
         let start = Instant::now();
         let acc = backend.zeros(1, "classifier loss sum")?;
         for idx in shuffled_indices(n, cfg.seed, epoch as u64).chunks(cfg.batch_size) {
