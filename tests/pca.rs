@@ -249,6 +249,9 @@ fn pca_rejects_bad_arguments() {
     assert!(matches!(Pca::fit(&x, 4, 5, 6), Err(Error::Config(_))));
     assert!(matches!(Pca::fit(&[], 0, 5, 2), Err(Error::Config(_))));
     assert!(matches!(Pca::fit(&x, 3, 5, 2), Err(Error::Shape(_))));
+    let mut bad = x.clone();
+    bad[7] = f32::NAN;
+    assert!(matches!(Pca::fit(&bad, 4, 5, 2), Err(Error::NonFinite(_))));
     let pca = Pca::fit(&x, 4, 5, 2).unwrap();
     assert!(matches!(pca.reconstruction_error(&x[..7]), Err(Error::Shape(_))));
     assert!(matches!(pca.reconstruction_error(&[]), Err(Error::Config(_))));
@@ -296,6 +299,7 @@ fn linear_autoencoder_matches_pca() {
         epochs: 0,
         batch_size: 50,
         lr: 0.0,
+        lr_decay: 1.0,
         optimizer: OptimizerKind::Adam { beta1: 0.9, beta2: 0.999, eps: 1e-8 },
         weight_decay: 0.0,
         seed: 13,

@@ -38,6 +38,9 @@ impl Pca {
         if x.len() != n * d {
             return Err(Error::Shape(format!("PCA input has {} values, expected {n} x {d} = {}", x.len(), n * d)));
         }
+        if let Some(i) = x.iter().position(|v| !v.is_finite()) {
+            return Err(Error::NonFinite(format!("PCA input value {i} (row {}) is {}", i / d, x[i])));
+        }
         let mean = column_mean(x, n, d);
         let cov = covariance(x, n, d, &mean);
         let (eigenvalues, vectors) = symmetric_eigen(&cov, d)?;
@@ -529,7 +532,8 @@ fn orthonormal_rows(x: &[f64], rows: usize, cols: usize) -> (Vec<f64>, usize) {
             }
         }
         let norm = dot(row, row).sqrt();
-        if norm > 1e-12 * original.max(f64::MIN_POSITIVE) && norm > 0.0 {
+        // What is left of a dependent row is rounding noise, ~eps times its length.
+        if norm > 1e-10 * original {
             row.iter_mut().for_each(|v| *v /= norm);
             rank += 1;
         } else {
