@@ -177,12 +177,12 @@ pub fn run_cases(gpu: &GpuBackend, seed: u64, cases: Vec<Case>, on_row: &mut dyn
 
 /// The column titles matching [`format_row`].
 pub fn header() -> String {
-    format!("{:<32} {:<28} {:>10} {:>10} {:>8}  result", "kernel", "shape", "max_abs", "max_rel", "tol")
+    format!("{:<36} {:<30} {:>10} {:>10} {:>8}  result", "kernel", "shape", "max_abs", "max_rel", "tol")
 }
 
 pub fn format_row(r: &Row) -> String {
     format!(
-        "{:<32} {:<28} {:>10.2e} {:>10.2e} {:>8.0e}  {}",
+        "{:<36} {:<30} {:>10.2e} {:>10.2e} {:>8.0e}  {}",
         r.kernel,
         r.shape,
         r.max_abs,
