@@ -1,5 +1,6 @@
 //! Command-line parsing and dispatch. Each subcommand lives in its own file.
 
+mod pca;
 mod runs;
 mod stacked;
 mod tools;
@@ -33,6 +34,8 @@ enum Command {
     Validate(tools::ValidateArgs),
     /// Time the kernels: GFLOP/s, GB/s and the fraction of the measured roofline.
     Bench(tools::BenchArgs),
+    /// PCA on the CPU: explained variance and test reconstruction error with K components.
+    Pca(pca::PcaArgs),
     /// Reconstruct test images with a trained run.
     Reconstruct(runs::ReconstructArgs),
     /// Decode z = alpha*z1 + (1-alpha)*z2 between the codes of two test images.
@@ -53,6 +56,7 @@ pub fn run() -> Result<ExitCode> {
         Command::Validate(a) => tools::validate(a),
         Command::Bench(a) => tools::bench(a),
         Command::Info(a) => tools::info(a),
+        Command::Pca(a) => pca::pca(a),
         Command::Reconstruct(a) => runs::reconstruct(a),
         Command::Interpolate(a) => runs::interpolate(a),
     }
