@@ -88,14 +88,12 @@ fn ramp(len: usize, k: f32) -> Vec<f32> {
     (0..len).map(|i| ((i * 7919 % 1000) as f32 / 1000.0 - 0.5) * k).collect()
 }
 
+/// Copies the first `len` values of one buffer into another (the bandwidth probe).
+type CopyFn<'a, B> = dyn Fn(&<B as Backend>::Buf, &<B as Backend>::Buf, usize) -> Result<()> + 'a;
+
 /// Memory-bound kernels over `s*s` elements; `copy` runs the copy that sets the
 /// bandwidth roofline.
-fn memory_kernels<B: Backend>(
-    b: &B,
-    s: usize,
-    timer: &mut Timer,
-    copy: &dyn Fn(&B::Buf, &B::Buf, usize) -> Result<()>,
-) -> Result<Vec<Measure>> {
+fn memory_kernels<B: Backend>(b: &B, s: usize, timer: &mut Timer, copy: &CopyFn<B>) -> Result<Vec<Measure>> {
     let len = s * s;
     let f = 4.0 * len as f64; // bytes of one f32 pass over the data
     let x = b.upload(&ramp(len, 2.0), "bench x")?;
