@@ -97,7 +97,7 @@ pub struct TrainArgs {
     /// Stacked: train only the softmax head on the frozen stack's codes.
     #[arg(long)]
     pub classifier_only: bool,
-    /// Hidden layer sizes between input and code, comma separated (decoder mirrors them).
+    /// Hidden layer sizes between input and code, comma separated (decoder mirrors them); 0 for none.
     #[arg(long, value_delimiter = ',', default_values_t = [256])]
     pub hidden: Vec<usize>,
     /// Code size (larger than the input = overcomplete).
@@ -156,6 +156,11 @@ impl TrainArgs {
         }
     }
 
+    /// `--hidden`, where 0 means no hidden layer.
+    fn hidden_layers(&self) -> Vec<usize> {
+        self.hidden.iter().copied().filter(|&h| h != 0).collect()
+    }
+
     fn dense_config(&self, input: usize) -> Result<DenseConfig> {
         if self.code == 0 {
             return Err(Error::Config("--code must be at least 1".into()));
@@ -163,7 +168,7 @@ impl TrainArgs {
         Ok(match self.model {
             // Stacked linear maps add nothing: the default hidden layer is dropped unless asked for.
             ModelChoice::Linear => DenseConfig {
-                hidden: if self.hidden == [256] { Vec::new() } else { self.hidden.clone() },
+                hidden: if self.hidden == [256] { Vec::new() } else { self.hidden_layers() },
                 ..DenseConfig::linear(input, self.code)
             },
             ModelChoice::Contractive => DenseConfig {
@@ -179,7 +184,7 @@ impl TrainArgs {
                 let default_code = if self.model == ModelChoice::Sparse { "sigmoid" } else { &self.activation };
                 DenseConfig {
                     input,
-                    hidden: self.hidden.clone(),
+                    hidden: self.hidden_layers(),
                     code: self.code,
                     activation: act,
                     code_activation: parse_activation(self.code_activation.as_deref().unwrap_or(default_code))?,
