@@ -11,6 +11,7 @@ use autoenc_kernels::matmul::{matmul_with, MatmulDims};
 use autoenc_kernels::simd::{available_levels, threads};
 use autoenc_kernels::SimdLevel;
 use criterion::{criterion_group, criterion_main, Bencher, BenchmarkId, Criterion, Throughput};
+use std::cmp::Ordering;
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -83,8 +84,8 @@ fn autoencoder_shapes() -> Vec<(&'static str, MatmulDims)> {
     ]
 }
 
-/// Scalar (the triple-loop specification, only up to 512^3: it runs at a few GFLOP/s) against
-/// the best SIMD level, which uses `AUTOENC_THREADS` (default: all cores) threads.
+/// Scalar (the triple-loop specification) against the best SIMD level, square and at the
+/// autoencoder's shapes. The SIMD levels use `AUTOENC_THREADS` (default: all cores) threads.
 fn matmul(c: &mut Criterion) {
     let best = *available_levels().last().unwrap_or(&SimdLevel::Scalar);
     eprintln!("matmul: best level {}, {} thread(s)", best.name(), threads());
@@ -103,10 +104,15 @@ fn matmul(c: &mut Criterion) {
     for (name, d) in shapes {
         let (a, b, mut out) = (filled(d.a_len()), filled(d.b_len()), vec![0.0f32; d.c_len()]);
         group.throughput(Throughput::Elements(d.flops() as u64));
-        for level in [SimdLevel::Scalar, best] {
-            if level == SimdLevel::Scalar && (best == SimdLevel::Scalar || d.m * d.k * d.n > 512 * 512 * 512) {
-                continue;
-            }
+        // Scalar only up to 512^3 (it runs at a few GFLOP/s); at 512^3 every level, to compare.
+        let cube = d.m * d.k * d.n;
+        let mut levels = match cube.cmp(&(512 * 512 * 512)) {
+            Ordering::Less => vec![SimdLevel::Scalar, best],
+            Ordering::Equal => available_levels(),
+            Ordering::Greater => vec![best],
+        };
+        levels.dedup();
+        for level in levels {
             group.bench_with_input(BenchmarkId::new(&name, level.name()), &d, |bench, &d| {
                 run(bench, || matmul_with(level, black_box(&a), black_box(&b), black_box(&mut out), d))
             });
