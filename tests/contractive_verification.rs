@@ -4,6 +4,7 @@
 //!    per code unit (row j of J is the gradient of h_j with respect to x);
 //! 2. its gradient equals the tape's gradient of the explicit norm, where the Jacobian
 //!    J[r,j,i] = f'(z_rj) W_ji is assembled from differentiable elementwise ops.
+//!
 //! Both on the CPU and, when an adapter exists, on the GPU.
 
 use autoenc::autodiff::{ops, Tape, Var};

@@ -29,6 +29,9 @@ pub use autoenc_kernels::pool::{PoolGeom, UpsampleGeom};
 pub use autoenc_kernels::simd::SimdLevel;
 
 /// The op set. See the module docs for the conventions.
+// Kernel entry points take their buffers and every dimension explicitly, like the CPU
+// kernels and the shaders they mirror, so long argument lists are the design.
+#[allow(clippy::too_many_arguments)]
 pub trait Backend: Clone + 'static {
     /// A cheap, clonable handle to device (or host) f32 storage.
     type Buf: Clone;
@@ -172,7 +175,6 @@ pub trait Backend: Clone + 'static {
     /// Gradients of [`Backend::contractive_penalty`] scaled by `dout[0]`:
     /// `dz_rj += dout * (2/rows) f'(z_rj) f''(z_rj) * sum_i W_ji^2` and
     /// `dw_ji += dout * (2/rows) W_ji * sum_r f'(z_rj)^2`. Both accumulate.
-    #[allow(clippy::too_many_arguments)]
     fn contractive_backward(
         &self,
         act: Activation,
@@ -218,7 +220,6 @@ pub trait Backend: Clone + 'static {
         p: SgdParams,
     ) -> Result<()>;
     /// In place on `param`, `m`, `v`.
-    #[allow(clippy::too_many_arguments)]
     fn adam_update(
         &self,
         param: &Self::Buf,

@@ -27,7 +27,7 @@ pub enum BackendChoice {
 enum Command {
     /// Train an autoencoder and write config.json, metrics.csv, model.safetensors and
     /// reconstructions.png to --out.
-    Train(train::TrainArgs),
+    Train(Box<train::TrainArgs>),
     /// Finite-difference gradient check of every differentiable op.
     Gradcheck(tools::GradcheckArgs),
     /// Run every kernel on the GPU and on the CPU and compare.
@@ -51,7 +51,7 @@ pub fn run() -> Result<ExitCode> {
         cli = Cli::parse_from(["autoenc", "train"]);
     }
     match cli.command.expect("set above") {
-        Command::Train(a) => train::run(a),
+        Command::Train(a) => train::run(*a),
         Command::Gradcheck(a) => tools::gradcheck(a),
         Command::Validate(a) => tools::validate(a),
         Command::Bench(a) => tools::bench(a),
