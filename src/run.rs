@@ -41,14 +41,16 @@ impl RunWriter {
     /// Appends one epoch and rewrites metrics.csv.
     pub fn append_metrics(&mut self, m: &EpochMetrics) -> Result<()> {
         let dispatches = m.dispatches_per_step.map(|d| format!("{d:.1}")).unwrap_or_default();
+        let jacobian = m.jacobian_norm.map(|j| format!("{j:.5}")).unwrap_or_default();
         self.metrics.push_str(&format!(
-            "{},{:.6},{:.6},{:.4},{:.3},{:.5},{:.2},{}\n",
+            "{},{:.6},{:.6},{:.4},{:.3},{:.5},{},{:.2},{}\n",
             m.epoch,
             m.train_loss,
             m.test_loss,
             m.test_sse_per_image,
             m.seconds,
             m.mean_code,
+            jacobian,
             m.steps_per_sec,
             dispatches
         ));

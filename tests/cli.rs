@@ -48,12 +48,30 @@ fn short_training_run_writes_all_outputs() {
     let lines: Vec<_> = metrics.lines().collect();
     assert_eq!(lines.len(), 3, "{metrics}");
     assert!(lines[0].starts_with("epoch,train_loss,test_loss,test_sse_per_image,seconds"));
+    let columns = lines[0].split(',').count();
+    for row in &lines[1..] {
+        assert_eq!(row.split(',').count(), columns, "row does not match the header: {row}");
+    }
     let leftovers: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .filter_map(|e| e.ok())
         .filter(|e| e.file_name().to_string_lossy().contains("tmp"))
         .collect();
     assert!(leftovers.is_empty(), "temporary files left behind: {leftovers:?}");
+}
+
+#[test]
+fn contractive_run_reports_the_jacobian_norm() {
+    let dir = temp_dir("jacobian");
+    let args = ["train", "--model", "contractive", "--epochs", "1", "--limit-train", "128", "--limit-test", "32"];
+    let out = autoenc(&[&args[..], &["--code", "16", "--out", dir.to_str().unwrap()]].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let metrics = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    let header: Vec<&str> = metrics.lines().next().unwrap().split(',').collect();
+    let row: Vec<&str> = metrics.lines().nth(1).unwrap().split(',').collect();
+    let col = header.iter().position(|&h| h == "test_jacobian_norm").expect("column");
+    let norm: f64 = row[col].parse().expect("a number in the jacobian column");
+    assert!(norm > 0.0 && norm.is_finite(), "{metrics}");
 }
 
 #[test]
