@@ -87,6 +87,12 @@ impl<B: Backend> Tensor<B> {
         let buf = backend.zeros(shape.numel(), label)?;
         Ok(Tensor { shape, buf })
     }
+    /// A tensor whose contents are unspecified until an op overwrites them all.
+    pub fn empty(backend: &B, shape: impl Into<Shape>, label: &str) -> Result<Self> {
+        let shape = shape.into();
+        let buf = backend.empty(shape.numel(), label)?;
+        Ok(Tensor { shape, buf })
+    }
     pub fn from_slice(backend: &B, shape: impl Into<Shape>, data: &[f32], label: &str) -> Result<Self> {
         let shape = shape.into();
         crate::ensure_shape!(

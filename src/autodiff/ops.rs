@@ -10,8 +10,10 @@ use crate::ensure_shape;
 use crate::error::Result;
 use crate::tensor::{Shape, Tensor};
 
-fn zeros<B: Backend>(b: &B, shape: impl Into<Shape>, label: &str) -> Result<Tensor<B>> {
-    Tensor::zeros(b, shape, label)
+/// An output buffer: every op below overwrites its outputs completely, so they need no
+/// clearing (the accumulating contractive backward uses `Tensor::zeros` instead).
+fn output<B: Backend>(b: &B, shape: impl Into<Shape>, label: &str) -> Result<Tensor<B>> {
+    Tensor::empty(b, shape, label)
 }
 
 fn scalar_shape() -> Shape {
@@ -25,29 +27,29 @@ pub fn linear<B: Backend>(t: &Tape<B>, x: Var, w: Var, b: Var) -> Result<Var> {
     let (rows, inp) = (xv.shape.rows(), xv.shape.cols());
     let out = wv.shape.rows();
     ensure_shape!(wv.shape.cols() == inp && bv.numel() == out, "linear: x {} W {} b {}", xv.shape, wv.shape, bv.shape);
-    let y = zeros(be, [rows, out], "linear out")?;
+    let y = output(be, [rows, out], "linear out")?;
     // z = x W^T, then + b on the same buffer's copy.
-    let z = zeros(be, [rows, out], "linear xW")?;
+    let z = output(be, [rows, out], "linear xW")?;
     be.matmul(&xv.buf, &wv.buf, &z.buf, MatmulDims::new(rows, inp, out).trans_b(true))?;
     be.bias_add(&z.buf, &bv.buf, &y.buf, rows, out, 1)?;
     let back = Box::new(move |be: &B, dy: &Tensor<B>, needs: &[bool]| {
         // dx = dy W ; dW = dy^T x ; db = column sums of dy.
         let dx = if needs[0] {
-            let dx = zeros(be, [rows, inp], "linear dx")?;
+            let dx = output(be, [rows, inp], "linear dx")?;
             be.matmul(&dy.buf, &wv.buf, &dx.buf, MatmulDims::new(rows, out, inp))?;
             Some(dx)
         } else {
             None
         };
         let dw = if needs[1] {
-            let dw = zeros(be, [out, inp], "linear dW")?;
+            let dw = output(be, [out, inp], "linear dW")?;
             be.matmul(&dy.buf, &xv.buf, &dw.buf, MatmulDims::new(out, rows, inp).trans_a(true))?;
             Some(dw)
         } else {
             None
         };
         let db = if needs[2] {
-            let db = zeros(be, [out], "linear db")?;
+            let db = output(be, [out], "linear db")?;
             be.bias_grad(&dy.buf, &db.buf, rows, out, 1, false)?;
             Some(db)
         } else {
@@ -76,12 +78,12 @@ pub fn matmul<B: Backend>(t: &Tape<B>, a: Var, b: Var, trans_a: bool, trans_b: b
         av.shape,
         bv.shape
     );
-    let c = zeros(be, [m, n], "matmul out")?;
+    let c = output(be, [m, n], "matmul out")?;
     be.matmul(&av.buf, &bv.buf, &c.buf, MatmulDims::new(m, k, n).trans_a(trans_a).trans_b(trans_b))?;
     let back = Box::new(move |be: &B, dc: &Tensor<B>, needs: &[bool]| {
         // C = A B: dA = dC B^T, dB = A^T dC; transposed operands swap roles.
         let da = if needs[0] {
-            let da = zeros(be, av.shape.clone(), "matmul dA")?;
+            let da = output(be, av.shape.clone(), "matmul dA")?;
             if trans_a {
                 // A^T stored: dA(stored) = B dC^T  ([k,n]x[n,m])
                 be.matmul(&bv.buf, &dc.buf, &da.buf, MatmulDims::new(k, n, m).trans_a(trans_b).trans_b(true))?;
@@ -93,7 +95,7 @@ pub fn matmul<B: Backend>(t: &Tape<B>, a: Var, b: Var, trans_a: bool, trans_b: b
             None
         };
         let db = if needs[1] {
-            let db = zeros(be, bv.shape.clone(), "matmul dB")?;
+            let db = output(be, bv.shape.clone(), "matmul dB")?;
             if trans_b {
                 // B^T stored: dB(stored) = dC^T A  ([n,m]x[m,k])
                 be.matmul(&dc.buf, &av.buf, &db.buf, MatmulDims::new(n, m, k).trans_a(true).trans_b(trans_a))?;
@@ -114,12 +116,12 @@ pub fn activation<B: Backend>(t: &Tape<B>, x: Var, act: Activation) -> Result<Va
     let be = t.backend();
     let xv = t.value(x);
     let len = xv.numel();
-    let y = zeros(be, xv.shape.clone(), act.name())?;
+    let y = output(be, xv.shape.clone(), act.name())?;
     be.activation_forward(act, &xv.buf, &y.buf, len)?;
     let yv = y.clone();
     let back = Box::new(move |be: &B, dy: &Tensor<B>, _: &[bool]| {
         // dx = dy * f'(x)
-        let dx = zeros(be, xv.shape.clone(), "activation dx")?;
+        let dx = output(be, xv.shape.clone(), "activation dx")?;
         be.activation_backward(act, &xv.buf, &yv.buf, &dy.buf, &dx.buf, len)?;
         Ok(vec![Some(dx)])
     });
@@ -131,7 +133,7 @@ pub fn add<B: Backend>(t: &Tape<B>, a: Var, b: Var) -> Result<Var> {
     let be = t.backend();
     let (av, bv) = (t.value(a), t.value(b));
     ensure_shape!(av.numel() == bv.numel(), "add: shapes {} and {} differ", av.shape, bv.shape);
-    let out = zeros(be, av.shape.clone(), "add out")?;
+    let out = output(be, av.shape.clone(), "add out")?;
     be.add(&av.buf, &bv.buf, &out.buf, out.numel())?;
     // d(a+b)/da = d(a+b)/db = 1: the gradient passes through unchanged.
     let back = Box::new(move |_: &B, dy: &Tensor<B>, _: &[bool]| Ok(vec![Some(dy.clone()), Some(dy.clone())]));
@@ -144,12 +146,12 @@ pub fn mul<B: Backend>(t: &Tape<B>, a: Var, b: Var) -> Result<Var> {
     let (av, bv) = (t.value(a), t.value(b));
     ensure_shape!(av.numel() == bv.numel(), "mul: shapes {} and {} differ", av.shape, bv.shape);
     let len = av.numel();
-    let out = zeros(be, av.shape.clone(), "mul out")?;
+    let out = output(be, av.shape.clone(), "mul out")?;
     be.mul(&av.buf, &bv.buf, &out.buf, len)?;
     let back = Box::new(move |be: &B, dy: &Tensor<B>, needs: &[bool]| {
         // d(ab)/da = b, d(ab)/db = a.
         let grad = |other: &Tensor<B>, shape: &Shape| -> Result<Tensor<B>> {
-            let g = zeros(be, shape.clone(), "mul grad")?;
+            let g = output(be, shape.clone(), "mul grad")?;
             be.mul(&dy.buf, &other.buf, &g.buf, len)?;
             Ok(g)
         };
@@ -165,10 +167,10 @@ pub fn scale<B: Backend>(t: &Tape<B>, x: Var, alpha: f32) -> Result<Var> {
     let be = t.backend();
     let xv = t.value(x);
     let len = xv.numel();
-    let out = zeros(be, xv.shape.clone(), "scale out")?;
+    let out = output(be, xv.shape.clone(), "scale out")?;
     be.scale(&xv.buf, alpha, &out.buf, len)?;
     let back = Box::new(move |be: &B, dy: &Tensor<B>, _: &[bool]| {
-        let dx = zeros(be, xv.shape.clone(), "scale dx")?;
+        let dx = output(be, xv.shape.clone(), "scale dx")?;
         be.scale(&dy.buf, alpha, &dx.buf, len)?;
         Ok(vec![Some(dx)])
     });
@@ -180,12 +182,12 @@ pub fn sum_all<B: Backend>(t: &Tape<B>, x: Var) -> Result<Var> {
     let be = t.backend();
     let xv = t.value(x);
     let len = xv.numel();
-    let out = zeros(be, scalar_shape(), "sum")?;
+    let out = output(be, scalar_shape(), "sum")?;
     be.sum_all(&xv.buf, &out.buf, len)?;
     let back = Box::new(move |be: &B, dy: &Tensor<B>, _: &[bool]| {
         // Every element gets the upstream scalar: dx = dy[0] * 1.
         let ones = Tensor::from_slice(be, xv.shape.clone(), &vec![1.0; len], "ones")?;
-        let dx = zeros(be, xv.shape.clone(), "sum dx")?;
+        let dx = output(be, xv.shape.clone(), "sum dx")?;
         be.scale_by_scalar(&ones.buf, &dy.buf, 1.0, &dx.buf, len)?;
         Ok(vec![Some(dx)])
     });
@@ -197,16 +199,16 @@ pub fn mean_rows<B: Backend>(t: &Tape<B>, x: Var) -> Result<Var> {
     let be = t.backend();
     let xv = t.value(x);
     let (rows, cols) = (xv.shape.rows(), xv.shape.cols());
-    let sums = zeros(be, [cols], "row sums")?;
+    let sums = output(be, [cols], "row sums")?;
     be.bias_grad(&xv.buf, &sums.buf, rows, cols, 1, false)?;
-    let out = zeros(be, [cols], "mean rows")?;
+    let out = output(be, [cols], "mean rows")?;
     be.scale(&sums.buf, 1.0 / rows as f32, &out.buf, cols)?;
     let back = Box::new(move |be: &B, dy: &Tensor<B>, _: &[bool]| {
         // Each row receives dy / rows: broadcast with bias_add onto zeros.
-        let z = zeros(be, xv.shape.clone(), "mean_rows zeros")?;
-        let scaled = zeros(be, [cols], "mean_rows dy/rows")?;
+        let z = Tensor::zeros(be, xv.shape.clone(), "mean_rows zeros")?;
+        let scaled = output(be, [cols], "mean_rows dy/rows")?;
         be.scale(&dy.buf, 1.0 / rows as f32, &scaled.buf, cols)?;
-        let dx = zeros(be, xv.shape.clone(), "mean_rows dx")?;
+        let dx = output(be, xv.shape.clone(), "mean_rows dx")?;
         be.bias_add(&z.buf, &scaled.buf, &dx.buf, rows, cols, 1)?;
         Ok(vec![Some(dx)])
     });
@@ -223,12 +225,12 @@ pub fn bias_add<B: Backend>(t: &Tape<B>, x: Var, b: Var, outer: usize, channels:
         xv.shape,
         bv.shape
     );
-    let y = zeros(be, xv.shape.clone(), "bias_add out")?;
+    let y = output(be, xv.shape.clone(), "bias_add out")?;
     be.bias_add(&xv.buf, &bv.buf, &y.buf, outer, channels, inner)?;
     let bshape = bv.shape.clone();
     let back = Box::new(move |be: &B, dy: &Tensor<B>, needs: &[bool]| {
         let db = if needs[1] {
-            let db = zeros(be, bshape.clone(), "bias grad")?;
+            let db = output(be, bshape.clone(), "bias grad")?;
             be.bias_grad(&dy.buf, &db.buf, outer, channels, inner, false)?;
             Some(db)
         } else {
@@ -245,11 +247,11 @@ pub fn loss<B: Backend>(t: &Tape<B>, pred: Var, target: &Tensor<B>, kind: Loss) 
     let pv = t.value(pred);
     ensure_shape!(pv.numel() == target.numel(), "loss: prediction {} vs target {}", pv.shape, target.shape);
     let (rows, cols) = (pv.shape.rows(), pv.shape.cols());
-    let out = zeros(be, scalar_shape(), kind.name())?;
+    let out = output(be, scalar_shape(), kind.name())?;
     be.loss_forward(kind, &pv.buf, &target.buf, &out.buf, rows, cols)?;
     let target = target.clone();
     let back = Box::new(move |be: &B, dy: &Tensor<B>, _: &[bool]| {
-        let dp = zeros(be, pv.shape.clone(), "loss grad")?;
+        let dp = output(be, pv.shape.clone(), "loss grad")?;
         be.loss_backward(kind, &pv.buf, &target.buf, &dy.buf, &dp.buf, rows, cols)?;
         Ok(vec![Some(dp)])
     });
@@ -261,10 +263,10 @@ pub fn l1_penalty<B: Backend>(t: &Tape<B>, x: Var) -> Result<Var> {
     let be = t.backend();
     let xv = t.value(x);
     let (rows, cols) = (xv.shape.rows(), xv.shape.cols());
-    let out = zeros(be, scalar_shape(), "l1")?;
+    let out = output(be, scalar_shape(), "l1")?;
     be.l1_penalty(&xv.buf, &out.buf, rows, cols)?;
     let back = Box::new(move |be: &B, dy: &Tensor<B>, _: &[bool]| {
-        let dx = zeros(be, xv.shape.clone(), "l1 dx")?;
+        let dx = output(be, xv.shape.clone(), "l1 dx")?;
         be.l1_penalty_backward(&xv.buf, &dy.buf, &dx.buf, rows, cols)?;
         Ok(vec![Some(dx)])
     });
@@ -276,10 +278,10 @@ pub fn kl_sparsity<B: Backend>(t: &Tape<B>, rho_hat: Var, rho: f32) -> Result<Va
     let be = t.backend();
     let rv = t.value(rho_hat);
     let len = rv.numel();
-    let out = zeros(be, scalar_shape(), "kl")?;
+    let out = output(be, scalar_shape(), "kl")?;
     be.kl_sparsity(&rv.buf, rho, &out.buf, len)?;
     let back = Box::new(move |be: &B, dy: &Tensor<B>, _: &[bool]| {
-        let d = zeros(be, rv.shape.clone(), "kl grad")?;
+        let d = output(be, rv.shape.clone(), "kl grad")?;
         be.kl_sparsity_backward(&rv.buf, rho, &dy.buf, &d.buf, len)?;
         Ok(vec![Some(d)])
     });
@@ -294,12 +296,12 @@ pub fn contractive_penalty<B: Backend>(t: &Tape<B>, z: Var, w: Var, act: Activat
     let (rows, hidden) = (zv.shape.rows(), zv.shape.cols());
     let inputs = wv.shape.cols();
     ensure_shape!(wv.shape.rows() == hidden, "contractive_penalty: z {} vs W {}", zv.shape, wv.shape);
-    let out = zeros(be, scalar_shape(), "contractive")?;
+    let out = output(be, scalar_shape(), "contractive")?;
     be.contractive_penalty(act, &zv.buf, &wv.buf, &out.buf, rows, hidden, inputs)?;
     let back = Box::new(move |be: &B, dy: &Tensor<B>, _: &[bool]| {
         // One kernel gives both: dz via f'' and dW via 2 W_ji sum_r f'(z_rj)^2.
-        let dz = zeros(be, zv.shape.clone(), "contractive dz")?;
-        let dw = zeros(be, wv.shape.clone(), "contractive dW")?;
+        let dz = Tensor::zeros(be, zv.shape.clone(), "contractive dz")?;
+        let dw = Tensor::zeros(be, wv.shape.clone(), "contractive dW")?;
         be.contractive_backward(act, &zv.buf, &wv.buf, &dy.buf, &dz.buf, &dw.buf, rows, hidden, inputs)?;
         Ok(vec![Some(dz), Some(dw)])
     });
@@ -349,23 +351,23 @@ pub fn conv2d<B: Backend>(t: &Tape<B>, x: Var, w: Var, b: Var, p: ConvParams) ->
     };
     let (oh, ow) = (geom.out_h(), geom.out_w());
     let (ck, np, pix) = (geom.col_rows(), geom.col_cols(), oh * ow);
-    let cols = zeros(be, [ck, np], "conv2d cols")?;
+    let cols = output(be, [ck, np], "conv2d cols")?;
     be.im2col(&xv.buf, &cols.buf, geom)?;
-    let ycn = zeros(be, [oc, np], "conv2d W·cols")?;
+    let ycn = output(be, [oc, np], "conv2d W·cols")?;
     be.matmul(&wv.buf, &cols.buf, &ycn.buf, MatmulDims::new(oc, ck, np))?;
-    let ynchw = zeros(be, [n, oc, oh, ow], "conv2d nchw")?;
+    let ynchw = output(be, [n, oc, oh, ow], "conv2d nchw")?;
     be.swap_leading_axes(&ycn.buf, &ynchw.buf, oc, n, pix)?;
-    let y = zeros(be, [n, oc, oh, ow], "conv2d out")?;
+    let y = output(be, [n, oc, oh, ow], "conv2d out")?;
     be.bias_add(&ynchw.buf, &bv.buf, &y.buf, n, oc, pix)?;
     let back = Box::new(move |be: &B, dy: &Tensor<B>, needs: &[bool]| {
         // dY in [OC, N*P] layout feeds both matmuls.
-        let dycn = zeros(be, [oc, np], "conv2d dY cn")?;
+        let dycn = output(be, [oc, np], "conv2d dY cn")?;
         be.swap_leading_axes(&dy.buf, &dycn.buf, n, oc, pix)?;
         let dx = if needs[0] {
             // dcols = W^T dY, then col2im (the adjoint of im2col).
-            let dcols = zeros(be, [ck, np], "conv2d dcols")?;
+            let dcols = output(be, [ck, np], "conv2d dcols")?;
             be.matmul(&wv.buf, &dycn.buf, &dcols.buf, MatmulDims::new(ck, oc, np).trans_a(true))?;
-            let dx = zeros(be, xv.shape.clone(), "conv2d dx")?;
+            let dx = output(be, xv.shape.clone(), "conv2d dx")?;
             be.col2im(&dcols.buf, &dx.buf, geom, false)?;
             Some(dx)
         } else {
@@ -373,14 +375,14 @@ pub fn conv2d<B: Backend>(t: &Tape<B>, x: Var, w: Var, b: Var, p: ConvParams) ->
         };
         let dw = if needs[1] {
             // dW = dY cols^T
-            let dw = zeros(be, wv.shape.clone(), "conv2d dW")?;
+            let dw = output(be, wv.shape.clone(), "conv2d dW")?;
             be.matmul(&dycn.buf, &cols.buf, &dw.buf, MatmulDims::new(oc, np, ck).trans_b(true))?;
             Some(dw)
         } else {
             None
         };
         let db = if needs[2] {
-            let db = zeros(be, [oc], "conv2d db")?;
+            let db = output(be, [oc], "conv2d db")?;
             be.bias_grad(&dy.buf, &db.buf, n, oc, pix, false)?;
             Some(db)
         } else {
@@ -432,36 +434,36 @@ pub fn conv_transpose2d<B: Backend>(t: &Tape<B>, x: Var, w: Var, b: Var, p: Conv
     };
     ensure_shape!(geom.out_h() == h && geom.out_w() == wd, "conv_transpose2d: inconsistent geometry");
     let (ck, np, pin) = (geom.col_rows(), geom.col_cols(), h * wd);
-    let xcn = zeros(be, [ci, np], "convT x cn")?;
+    let xcn = output(be, [ci, np], "convT x cn")?;
     be.swap_leading_axes(&xv.buf, &xcn.buf, n, ci, pin)?;
-    let cols = zeros(be, [ck, np], "convT cols")?;
+    let cols = output(be, [ck, np], "convT cols")?;
     be.matmul(&wv.buf, &xcn.buf, &cols.buf, MatmulDims::new(ck, ci, np).trans_a(true))?;
-    let ynb = zeros(be, [n, co, oh, ow], "convT col2im")?;
+    let ynb = output(be, [n, co, oh, ow], "convT col2im")?;
     be.col2im(&cols.buf, &ynb.buf, geom, false)?;
-    let y = zeros(be, [n, co, oh, ow], "convT out")?;
+    let y = output(be, [n, co, oh, ow], "convT out")?;
     be.bias_add(&ynb.buf, &bv.buf, &y.buf, n, co, oh * ow)?;
     let back = Box::new(move |be: &B, dy: &Tensor<B>, needs: &[bool]| {
         // dcols = im2col(dy); dX = W dcols; dW = X dcols^T.
-        let dcols = zeros(be, [ck, np], "convT dcols")?;
+        let dcols = output(be, [ck, np], "convT dcols")?;
         be.im2col(&dy.buf, &dcols.buf, geom)?;
         let dx = if needs[0] {
-            let dxcn = zeros(be, [ci, np], "convT dx cn")?;
+            let dxcn = output(be, [ci, np], "convT dx cn")?;
             be.matmul(&wv.buf, &dcols.buf, &dxcn.buf, MatmulDims::new(ci, ck, np))?;
-            let dx = zeros(be, xv.shape.clone(), "convT dx")?;
+            let dx = output(be, xv.shape.clone(), "convT dx")?;
             be.swap_leading_axes(&dxcn.buf, &dx.buf, ci, n, pin)?;
             Some(dx)
         } else {
             None
         };
         let dw = if needs[1] {
-            let dw = zeros(be, wv.shape.clone(), "convT dW")?;
+            let dw = output(be, wv.shape.clone(), "convT dW")?;
             be.matmul(&xcn.buf, &dcols.buf, &dw.buf, MatmulDims::new(ci, np, ck).trans_b(true))?;
             Some(dw)
         } else {
             None
         };
         let db = if needs[2] {
-            let db = zeros(be, [co], "convT db")?;
+            let db = output(be, [co], "convT db")?;
             be.bias_grad(&dy.buf, &db.buf, n, co, oh * ow, false)?;
             Some(db)
         } else {
@@ -492,12 +494,12 @@ pub fn max_pool2d<B: Backend>(
         xv.shape
     );
     let geom = PoolGeom { batch: d[0], channels: d[1], height: d[2], width: d[3], kernel, stride, padding, ceil_mode };
-    let y = zeros(be, [d[0], d[1], geom.out_h(), geom.out_w()], "max_pool2d out")?;
-    let argmax = zeros(be, [geom.out_len_total()], "max_pool2d argmax")?;
+    let y = output(be, [d[0], d[1], geom.out_h(), geom.out_w()], "max_pool2d out")?;
+    let argmax = output(be, [geom.out_len_total()], "max_pool2d argmax")?;
     be.max_pool2d(&xv.buf, &y.buf, &argmax.buf, geom)?;
     let back = Box::new(move |be: &B, dy: &Tensor<B>, _: &[bool]| {
         // Each output's gradient goes to the input that won its window.
-        let dx = zeros(be, xv.shape.clone(), "max_pool2d dx")?;
+        let dx = output(be, xv.shape.clone(), "max_pool2d dx")?;
         be.max_pool2d_backward(&dy.buf, &argmax.buf, &dx.buf, geom)?;
         Ok(vec![Some(dx)])
     });
@@ -511,11 +513,11 @@ pub fn upsample2d<B: Backend>(t: &Tape<B>, x: Var, scale: usize) -> Result<Var> 
     let d = xv.shape.dims().to_vec();
     ensure_shape!(d.len() == 4 && scale >= 1, "upsample2d: x {} must be 4-D, scale {scale} >= 1", xv.shape);
     let geom = UpsampleGeom { batch: d[0], channels: d[1], height: d[2], width: d[3], scale };
-    let y = zeros(be, [d[0], d[1], d[2] * scale, d[3] * scale], "upsample2d out")?;
+    let y = output(be, [d[0], d[1], d[2] * scale, d[3] * scale], "upsample2d out")?;
     be.upsample2d(&xv.buf, &y.buf, geom)?;
     let back = Box::new(move |be: &B, dy: &Tensor<B>, _: &[bool]| {
         // Each input was copied scale^2 times: its gradient is the sum of the copies'.
-        let dx = zeros(be, xv.shape.clone(), "upsample2d dx")?;
+        let dx = output(be, xv.shape.clone(), "upsample2d dx")?;
         be.upsample2d_backward(&dy.buf, &dx.buf, geom)?;
         Ok(vec![Some(dx)])
     });

@@ -6,21 +6,83 @@
 use super::*;
 use crate::error::Error;
 use autoenc_kernels as k;
-use std::cell::{Ref, RefCell, RefMut};
+use std::cell::{Cell, Ref, RefCell, RefMut};
+use std::collections::HashMap;
 use std::rc::Rc;
 
-/// A host buffer shared by handle.
-pub type CpuBuf = Rc<RefCell<Vec<f32>>>;
+/// A host buffer shared by handle. When the last handle goes, its memory returns to the
+/// backend's pool, so a training step reuses the previous step's allocations instead of
+/// faulting in fresh pages for every tensor (which dominated conv training before).
+#[derive(Clone)]
+pub struct CpuBuf(Rc<Storage>);
 
-#[derive(Clone, Debug, Default)]
-pub struct CpuBackend;
+struct Storage {
+    data: RefCell<Vec<f32>>,
+    pool: Rc<Pool>,
+}
+
+impl Drop for Storage {
+    fn drop(&mut self) {
+        self.pool.put(std::mem::take(self.data.get_mut()));
+    }
+}
+
+impl std::ops::Deref for CpuBuf {
+    type Target = RefCell<Vec<f32>>;
+    fn deref(&self) -> &RefCell<Vec<f32>> {
+        &self.0.data
+    }
+}
+
+/// Freed vectors by length, bounded in total size.
+#[derive(Default)]
+struct Pool {
+    free: RefCell<HashMap<usize, Vec<Vec<f32>>>>,
+    held: Cell<usize>,
+}
+
+/// Vectors shorter than this are cheap to allocate; the pool keeps longer ones only.
+const POOL_MIN_LEN: usize = 4096;
+/// At most this many f32s wait in the pool (1 GiB).
+const POOL_MAX_HELD: usize = 1 << 28;
+
+impl Pool {
+    fn take(&self, len: usize) -> Option<Vec<f32>> {
+        let v = self.free.borrow_mut().get_mut(&len)?.pop()?;
+        self.held.set(self.held.get() - len);
+        Some(v)
+    }
+
+    fn put(&self, v: Vec<f32>) {
+        let len = v.len();
+        if len < POOL_MIN_LEN || self.held.get() + len > POOL_MAX_HELD {
+            return;
+        }
+        self.held.set(self.held.get() + len);
+        self.free.borrow_mut().entry(len).or_default().push(v);
+    }
+}
+
+#[derive(Clone, Default)]
+pub struct CpuBackend {
+    pool: Rc<Pool>,
+}
+
+impl std::fmt::Debug for CpuBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CpuBackend({})", self.simd_level().name())
+    }
+}
 
 impl CpuBackend {
     pub fn new() -> Self {
-        CpuBackend
+        Self::default()
     }
     pub fn simd_level(&self) -> SimdLevel {
         k::simd::level()
+    }
+    fn wrap(&self, data: Vec<f32>) -> CpuBuf {
+        CpuBuf(Rc::new(Storage { data: RefCell::new(data), pool: self.pool.clone() }))
     }
 }
 
@@ -61,11 +123,29 @@ impl Backend for CpuBackend {
     }
 
     fn zeros(&self, len: usize, _label: &str) -> Result<CpuBuf> {
-        Ok(Rc::new(RefCell::new(vec![0.0; len])))
+        let data = match self.pool.take(len) {
+            Some(mut v) => {
+                v.fill(0.0);
+                v
+            }
+            None => vec![0.0; len],
+        };
+        Ok(self.wrap(data))
+    }
+
+    fn empty(&self, len: usize, _label: &str) -> Result<CpuBuf> {
+        Ok(self.wrap(self.pool.take(len).unwrap_or_else(|| vec![0.0; len])))
     }
 
     fn upload(&self, data: &[f32], _label: &str) -> Result<CpuBuf> {
-        Ok(Rc::new(RefCell::new(data.to_vec())))
+        let v = match self.pool.take(data.len()) {
+            Some(mut v) => {
+                v.copy_from_slice(data);
+                v
+            }
+            None => data.to_vec(),
+        };
+        Ok(self.wrap(v))
     }
 
     fn download(&self, buf: &CpuBuf) -> Result<Vec<f32>> {
@@ -78,7 +158,7 @@ impl Backend for CpuBackend {
     }
 
     fn copy(&self, src: &CpuBuf, dst: &CpuBuf) -> Result<()> {
-        if Rc::ptr_eq(src, dst) {
+        if Rc::ptr_eq(&src.0, &dst.0) {
             return Ok(());
         }
         let s = src.borrow();

@@ -45,6 +45,11 @@ pub trait Backend: Clone + 'static {
     /// A buffer of `len` elements, all zero. `label` names it in errors (e.g. a
     /// size over the device's storage-binding limit).
     fn zeros(&self, len: usize, label: &str) -> Result<Self::Buf>;
+    /// A buffer of `len` elements with unspecified contents, for an output the next op
+    /// overwrites completely (saves clearing memory that is about to be written).
+    fn empty(&self, len: usize, label: &str) -> Result<Self::Buf> {
+        self.zeros(len, label)
+    }
     fn upload(&self, data: &[f32], label: &str) -> Result<Self::Buf>;
     /// Blocks until every queued op has run, then copies the buffer to the host.
     fn download(&self, buf: &Self::Buf) -> Result<Vec<f32>>;

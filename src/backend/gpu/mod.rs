@@ -386,6 +386,10 @@ impl Backend for GpuBackend {
         Ok(buf)
     }
 
+    fn empty(&self, len: usize, label: &str) -> Result<GpuBuf> {
+        self.scratch(len, label)
+    }
+
     fn upload(&self, data: &[f32], label: &str) -> Result<GpuBuf> {
         let buf = self.scratch(data.len(), label)?;
         if data.is_empty() {
