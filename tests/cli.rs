@@ -75,6 +75,64 @@ fn contractive_run_reports_the_jacobian_norm() {
 }
 
 #[test]
+fn interpolate_and_reconstruct_use_a_finished_run() {
+    let dir = temp_dir("interp");
+    let d = dir.to_str().unwrap();
+    let out =
+        autoenc(&["train", "--epochs", "1", "--limit-train", "128", "--limit-test", "16", "--code", "8", "--out", d]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = autoenc(&["interpolate", "--run", d, "--from", "3", "--to", "7", "--steps", "6"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let png = image::open(dir.join("interpolation.png")).expect("a PNG");
+    // Two rows (latent, pixels) of six 28x28 images at scale 2 with 1-pixel separators.
+    assert_eq!((png.width(), png.height()), (6 * 57 + 1, 2 * 57 + 1));
+    let out = autoenc(&["reconstruct", "--run", d, "--count", "5", "--out", dir.join("r.png").to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(dir.join("r.png").is_file());
+    assert_clean_error(&autoenc(&["interpolate", "--run", d, "--from", "100000"]), "does not exist");
+    assert_clean_error(&autoenc(&["interpolate", "--run", "/nonexistent/run"]), "/nonexistent/run");
+}
+
+#[test]
+fn stacked_run_reports_test_error() {
+    let dir = temp_dir("stacked");
+    let out = autoenc(&[
+        "train",
+        "--model",
+        "stacked",
+        "--layers",
+        "784,32,16",
+        "--pretrain-epochs",
+        "1",
+        "--finetune-epochs",
+        "2",
+        "--limit-train",
+        "256",
+        "--limit-test",
+        "64",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("test error"), "{stderr}");
+    let metrics = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    assert!(metrics.lines().any(|l| l.starts_with("pretrain,1,1,")), "{metrics}");
+    assert!(metrics.lines().any(|l| l.starts_with("finetune,,2,")), "{metrics}");
+    assert!(dir.join("model.safetensors").is_file());
+    assert_clean_error(&autoenc(&["train", "--model", "stacked", "--layers", "100,10"]), "--layers");
+}
+
+#[test]
+fn pca_reports_reconstruction_error() {
+    let out = autoenc(&["pca", "--code", "16", "--limit-train", "500", "--limit-test", "100"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("test sse per image"), "{stdout}");
+    assert_clean_error(&autoenc(&["pca", "--code", "0"]), "");
+}
+
+#[test]
 fn batch_size_zero_is_a_clear_error() {
     assert_clean_error(&autoenc(&["train", "--batch-size", "0"]), "--batch-size");
 }
