@@ -14,6 +14,24 @@ fn init_for(act: Activation) -> Init {
     }
 }
 
+/// Adds `{name}.weight` (drawn for `act` with fan-in/fan-out `fan`) and a zero
+/// `{name}.bias`; returns their indices.
+#[allow(clippy::too_many_arguments)]
+fn weight_and_bias<B: Backend>(
+    params: &mut Params<B>,
+    backend: &B,
+    rng: &mut StdRng,
+    name: &str,
+    weight_shape: &[usize],
+    bias_len: usize,
+    fan: (usize, usize),
+    act: Activation,
+) -> Result<(usize, usize)> {
+    let w = params.add(backend, rng, format!("{name}.weight"), weight_shape, init_for(act), fan)?;
+    let b = params.add(backend, rng, format!("{name}.bias"), &[bias_len], Init::Zeros, fan)?;
+    Ok((w, b))
+}
+
 /// `z = x W^T + b`, `W: [out, in]`.
 #[derive(Clone, Debug)]
 pub struct Linear {
@@ -34,9 +52,7 @@ impl Linear {
         outputs: usize,
         act: Activation,
     ) -> Result<Self> {
-        let fan = (inputs, outputs);
-        let w = params.add(backend, rng, format!("{name}.weight"), &[outputs, inputs], init_for(act), fan)?;
-        let b = params.add(backend, rng, format!("{name}.bias"), &[outputs], Init::Zeros, fan)?;
+        let (w, b) = weight_and_bias(params, backend, rng, name, &[outputs, inputs], outputs, (inputs, outputs), act)?;
         Ok(Linear { w, b, inputs, outputs })
     }
 
@@ -67,10 +83,8 @@ impl Conv2d {
         conv: ConvParams,
         act: Activation,
     ) -> Result<Self> {
-        let fan = (in_ch * kernel * kernel, out_ch * kernel * kernel);
-        let w =
-            params.add(backend, rng, format!("{name}.weight"), &[out_ch, in_ch, kernel, kernel], init_for(act), fan)?;
-        let b = params.add(backend, rng, format!("{name}.bias"), &[out_ch], Init::Zeros, fan)?;
+        let (k2, shape) = (kernel * kernel, [out_ch, in_ch, kernel, kernel]);
+        let (w, b) = weight_and_bias(params, backend, rng, name, &shape, out_ch, (in_ch * k2, out_ch * k2), act)?;
         Ok(Conv2d { w, b, conv })
     }
 
@@ -100,10 +114,10 @@ impl ConvTranspose2d {
         conv: ConvParams,
         act: Activation,
     ) -> Result<Self> {
-        let fan = (out_ch * kernel * kernel, in_ch * kernel * kernel);
-        let w =
-            params.add(backend, rng, format!("{name}.weight"), &[in_ch, out_ch, kernel, kernel], init_for(act), fan)?;
-        let b = params.add(backend, rng, format!("{name}.bias"), &[out_ch], Init::Zeros, fan)?;
+        // Each output pixel sums in_ch * k^2 / stride^2 taps on average; PyTorch takes fan-in
+        // from the weight's second dimension (out_ch here), and so do we.
+        let (k2, shape) = (kernel * kernel, [in_ch, out_ch, kernel, kernel]);
+        let (w, b) = weight_and_bias(params, backend, rng, name, &shape, out_ch, (out_ch * k2, in_ch * k2), act)?;
         Ok(ConvTranspose2d { w, b, conv })
     }
 
