@@ -223,26 +223,27 @@ fn packed<K: Kernel>(a: &[f32], b: &[f32], c: &mut [f32], d: MatmulDims) {
     let macs = d.batch * d.m * d.n * d.k.max(1);
     let nt = if macs >= PAR_MIN_MACS { crate::simd::threads() } else { 1 };
     let out = OutPtr(c.as_mut_ptr());
-    let work = |w: usize| {
-        let mut bufs = Buffers::take::<K>(&d);
+    let work = |w: usize, bufs: &mut Buffers| {
         for piece in pieces::<K>(&d, w, nt) {
             let (op_a, op_b) = operands(a, b, &d, piece.t);
             // SAFETY: `check` proved C holds every product's `m x n` block at `t * stride_c`.
             let c_t = unsafe { out.get().add(piece.t * d.stride_c) };
-            gemm::<K>(op_a, op_b, OutPtr(c_t), &d, &piece, &mut bufs);
+            gemm::<K>(op_a, op_b, OutPtr(c_t), &d, &piece, bufs);
         }
-        bufs.keep();
     };
-    if nt == 1 {
-        work(0);
+    let mut pool = Buffers::take::<K>(&d, nt);
+    let (first, rest) = pool[..nt].split_first_mut().expect("at least one thread");
+    if rest.is_empty() {
+        work(0, first);
     } else {
         std::thread::scope(|s| {
-            for w in 1..nt {
-                s.spawn(move || work(w));
+            for (w, bufs) in rest.iter_mut().enumerate() {
+                s.spawn(move || work(w + 1, bufs));
             }
-            work(0);
+            work(0, first);
         });
     }
+    BUFFERS.set(pool);
 }
 
 /// The pieces worker `w` of `nt` computes. Many products: whole products per worker (no
@@ -307,22 +308,24 @@ struct Buffers {
 }
 
 thread_local! {
-    /// Kept between calls so that small products do not pay for allocating and faulting in
-    /// fresh pages (up to `KC * NC` floats per thread that ever ran the packed path).
-    static BUFFERS: Cell<Buffers> = Cell::default();
+    /// One set per worker, kept by the calling thread between calls (up to `KC * NC` floats
+    /// each), so that no call pays for allocating and faulting in fresh pages, not even in the
+    /// worker threads, which are new each time.
+    static BUFFERS: Cell<Vec<Buffers>> = Cell::default();
 }
 
 impl Buffers {
-    /// This thread's buffers, grown to what `d` needs; give them back with [`Buffers::keep`].
-    fn take<K: Kernel>(d: &MatmulDims) -> Self {
-        let mut bufs = BUFFERS.take();
+    /// This thread's sets, at least `nt`, the first `nt` grown to what `d` needs; give them
+    /// back to `BUFFERS` (a small call after a threaded one must not free the workers' sets).
+    fn take<K: Kernel>(d: &MatmulDims, nt: usize) -> Vec<Self> {
+        let mut pool = BUFFERS.take();
+        pool.resize_with(nt.max(pool.len()), Buffers::default);
         let kc = K::KC.min(d.k);
-        bufs.a.reserve(K::MR * kc);
-        bufs.b.reserve(kc * K::NC.min(d.n.next_multiple_of(K::NR)));
-        bufs
-    }
-    fn keep(self) {
-        BUFFERS.set(self);
+        for bufs in &mut pool[..nt] {
+            bufs.a.reserve(K::MR * kc);
+            bufs.b.reserve(kc * K::NC.min(d.n.next_multiple_of(K::NR)));
+        }
+        pool
     }
 }
 
