@@ -249,7 +249,7 @@ pub fn evaluate<B: Backend, M: Model<B> + ?Sized>(
         }
     }
     if !loss.is_finite() {
-        return Err(Error::NonFinite(format!("test loss is {loss}")));
+        return Err(Error::NonFinite(format!("test loss is {loss} (try a smaller --lr)")));
     }
     Ok(Evaluation {
         loss: loss / n as f64,

@@ -133,6 +133,15 @@ fn pca_reports_reconstruction_error() {
 }
 
 #[test]
+fn diverging_training_is_a_clear_error() {
+    let dir = temp_dir("diverge");
+    let args = ["train", "--model", "linear", "--optimizer", "sgd", "--lr", "100", "--epochs", "3"];
+    let out = autoenc(&[&args[..], &["--limit-train", "256", "--out", dir.to_str().unwrap()]].concat());
+    assert_clean_error(&out, "training diverged");
+    assert_clean_error(&out, "--lr");
+}
+
+#[test]
 fn batch_size_zero_is_a_clear_error() {
     assert_clean_error(&autoenc(&["train", "--batch-size", "0"]), "--batch-size");
 }
