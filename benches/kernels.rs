@@ -1,19 +1,23 @@
 //! Criterion benches of the kernels: `cargo bench --bench kernels [-- FILTER]`.
 //!
 //! Each group is one function listed in `criterion_group!` below; add new ones (elementwise,
-//! conv, GPU, ...) the same way. Groups set `Throughput::Elements(flops)` (or bytes), so the
+//! ...) the same way. Groups: `matmul` (CPU kernel levels), `conv` (conv-AE layers on the CPU
+//! backend), `gpu` (the main GPU kernels beside their CPU twins; skipped without an adapter). Groups set `Throughput::Elements(flops)` (or bytes), so the
 //! "thrpt" criterion prints in elem/s reads directly as FLOP/s (or B/s).
 //!
 //! `AUTOENC_BENCH_CLOCK=cpu` times single-threaded runs with the thread's CPU clock instead of
 //! the wall clock, so that other work on a shared machine does not distort them (see [`run`]).
 
+use autoenc::backend::gpu::{GpuBackend, GpuBuf};
+use autoenc::bench::{conv_ae_layers, ConvBench, ConvLayer, CONV_BATCH};
+use autoenc::{Backend, CpuBackend};
 use autoenc_kernels::matmul::{matmul_with, MatmulDims};
 use autoenc_kernels::simd::{available_levels, threads};
 use autoenc_kernels::SimdLevel;
-use criterion::{criterion_group, criterion_main, Bencher, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Bencher, BenchmarkId, Criterion, SamplingMode, Throughput};
 use std::cmp::Ordering;
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Short runs: the whole bench should take a few minutes, not half an hour.
 fn config() -> Criterion {
@@ -121,9 +125,133 @@ fn matmul(c: &mut Criterion) {
     group.finish();
 }
 
+/// `conv2d_encoder.1_16to8_14x14`: op, layer name, channels and input side.
+fn conv_name(layer: &ConvLayer) -> String {
+    let op = if layer.transposed { "conv_transpose2d" } else { "conv2d" };
+    let (c, o, s) = (layer.in_channels, layer.out_channels, layer.side);
+    format!("{op}_{}_{c}to{o}_{s}x{s}", layer.name)
+}
+
+/// conv2d and conv_transpose2d at every conv layer of the conv autoencoder at batch 128 on the
+/// CPU backend, forward (`fwd`: im2col + matmul + swap + bias, or swap + matmul + col2im + bias
+/// for the transposed conv) and backward (`bwd`: input, weight and bias gradients), issued on
+/// the `Backend` exactly as `autodiff::ops` issues them (`autoenc::bench::ConvBench`, tested
+/// against the tape). Throughput = the convolution's useful FLOPs, 2 per multiply-add
+/// (`ConvLayer::flops`; backward = 2x forward), not the im2col copies.
+fn conv(c: &mut Criterion) {
+    let cpu = CpuBackend::new();
+    eprintln!("conv: {}, batch {CONV_BATCH}", cpu.describe());
+    let mut group = c.benchmark_group("conv");
+    for layer in conv_ae_layers(CONV_BATCH) {
+        let bench = ConvBench::new(&cpu, layer).expect("conv bench buffers");
+        bench.forward().expect("conv forward"); // the backward pass reads its scratch buffers
+        let name = conv_name(&layer);
+        group.throughput(Throughput::Elements(layer.flops() as u64));
+        group.bench_function(BenchmarkId::new(&name, "fwd"), |b| run(b, || bench.forward().expect("conv forward")));
+        group.throughput(Throughput::Elements(2 * layer.flops() as u64));
+        group.bench_function(BenchmarkId::new(&name, "bwd"), |b| run(b, || bench.backward().expect("conv backward")));
+    }
+    group.finish();
+}
+
+/// Times GPU work: the device time between the first and last timed pass from timestamp
+/// queries when the adapter has them, else the host clock around the recording, a flush and a
+/// 1-element download (which waits for the queue), as `autoenc bench` does.
+fn run_gpu(bench: &mut Bencher, gpu: &GpuBackend, sync: &GpuBuf, mut f: impl FnMut()) {
+    bench.iter_custom(|iters| {
+        let t0 = Instant::now();
+        let device = gpu
+            .time_gpu(|| {
+                (0..iters).for_each(|_| f());
+                Ok(())
+            })
+            .expect("gpu timing");
+        gpu.download(sync).expect("gpu sync");
+        device.map_or_else(|| t0.elapsed(), Duration::from_secs_f64)
+    });
+}
+
+/// One matmul on `be` with deterministic inputs.
+fn matmul_op<B: Backend>(be: &B, d: MatmulDims) -> impl FnMut() + '_ {
+    let a = be.upload(&filled(d.a_len()), "bench A").expect("upload");
+    let b = be.upload(&filled(d.b_len()), "bench B").expect("upload");
+    let c = be.zeros(d.c_len(), "bench C").expect("alloc");
+    move || be.matmul(&a, &b, &c, d).expect("matmul")
+}
+
+/// `out = x + y` over `len` elements on `be`.
+fn add_op<B: Backend>(be: &B, len: usize) -> impl FnMut() + '_ {
+    let x = be.upload(&filled(len), "bench x").expect("upload");
+    let y = be.upload(&filled(len), "bench y").expect("upload");
+    let out = be.zeros(len, "bench out").expect("alloc");
+    move || be.add(&x, &y, &out, len).expect("add")
+}
+
+/// The main GPU kernels beside their CPU twins (`.../gpu` and `.../cpu` ids of one name), on
+/// `GpuBackend::new(None)` (the adapter `AUTOENC_ADAPTER` names, else the fastest); skipped
+/// with a note when there is no adapter. GPU rows are timed by [`run_gpu`] (device
+/// timestamps, or the host clock around a synchronised submit), CPU rows by [`run`]. Flat
+/// sampling (10 samples of equal iteration counts) keeps the group under a minute on a
+/// software adapter (lavapipe, ~10 GFLOP/s).
+fn gpu(c: &mut Criterion) {
+    let gpu = match GpuBackend::new(None) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("gpu: group skipped, no GPU adapter: {e}");
+            return;
+        }
+    };
+    let timing = if gpu.has_timestamps() { "timestamp queries" } else { "host clock around a synchronised submit" };
+    eprintln!("gpu: {} ({timing}); CPU twins on {}", gpu.describe(), CpuBackend::new().describe());
+    let cpu = CpuBackend::new();
+    let sync = gpu.zeros(1, "bench sync").expect("alloc");
+    let mut group = c.benchmark_group("gpu");
+    group.sampling_mode(SamplingMode::Flat);
+
+    let matmuls = [
+        ("matmul_enc_fwd_256x784x256_tB", MatmulDims::new(256, 784, 256).trans_b(true)),
+        ("matmul_1024x1024x1024", MatmulDims::new(1024, 1024, 1024)),
+    ];
+    for (name, d) in matmuls {
+        group.throughput(Throughput::Elements(d.flops() as u64));
+        let mut op = matmul_op(&cpu, d);
+        group.bench_function(BenchmarkId::new(name, "cpu"), |b| run(b, &mut op));
+        let mut op = matmul_op(&gpu, d);
+        group.bench_function(BenchmarkId::new(name, "gpu"), |b| run_gpu(b, &gpu, &sync, &mut op));
+    }
+
+    let len = 1 << 20;
+    group.throughput(Throughput::BytesDecimal(12 * len as u64)); // reads x and y, writes out
+    let mut op = add_op(&cpu, len);
+    group.bench_function(BenchmarkId::new("add_1048576", "cpu"), |b| run(b, &mut op));
+    let mut op = add_op(&gpu, len);
+    group.bench_function(BenchmarkId::new("add_1048576", "gpu"), |b| run_gpu(b, &gpu, &sync, &mut op));
+
+    let layer = conv_ae_layers(CONV_BATCH)[1]; // encoder.1: 16 -> 8 channels at 14x14
+    let name = conv_name(&layer);
+    let on_cpu = ConvBench::new(&cpu, layer).expect("conv bench buffers");
+    let on_gpu = ConvBench::new(&gpu, layer).expect("conv bench buffers");
+    on_cpu.forward().and_then(|_| on_gpu.forward()).expect("conv forward"); // backward reads its scratch
+    group.throughput(Throughput::Elements(layer.flops() as u64));
+    group.bench_function(BenchmarkId::new(format!("{name}_fwd"), "cpu"), |b| {
+        run(b, || on_cpu.forward().expect("conv forward"))
+    });
+    group.bench_function(BenchmarkId::new(format!("{name}_fwd"), "gpu"), |b| {
+        run_gpu(b, &gpu, &sync, || on_gpu.forward().expect("conv forward"))
+    });
+    group.throughput(Throughput::Elements(2 * layer.flops() as u64));
+    group.bench_function(BenchmarkId::new(format!("{name}_bwd"), "cpu"), |b| {
+        run(b, || on_cpu.backward().expect("conv backward"))
+    });
+    group.bench_function(BenchmarkId::new(format!("{name}_bwd"), "gpu"), |b| {
+        run_gpu(b, &gpu, &sync, || on_gpu.backward().expect("conv backward"))
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = config();
-    targets = matmul
+    targets = matmul, conv, gpu
 }
 criterion_main!(benches);
