@@ -1,9 +1,10 @@
 //! Criterion benches of the kernels: `cargo bench --bench kernels [-- FILTER]`.
 //!
 //! Each group is one function listed in `criterion_group!` below; add new ones (elementwise,
-//! ...) the same way. Groups: `matmul` (CPU kernel levels), `conv` (conv-AE layers on the CPU
-//! backend), `gpu` (the main GPU kernels beside their CPU twins; skipped without an adapter). Groups set `Throughput::Elements(flops)` (or bytes), so the
-//! "thrpt" criterion prints in elem/s reads directly as FLOP/s (or B/s).
+//! ...) the same way: `matmul` (the CPU kernel's SIMD levels), `conv` (the conv-AE layers on
+//! the CPU backend), `gpu` (the main GPU kernels beside their CPU twins; skipped without an
+//! adapter). Groups set `Throughput::Elements(flops)` (or bytes), so the "thrpt" criterion
+//! prints in elem/s reads directly as FLOP/s (or B/s).
 //!
 //! `AUTOENC_BENCH_CLOCK=cpu` times single-threaded runs with the thread's CPU clock instead of
 //! the wall clock, so that other work on a shared machine does not distort them (see [`run`]).
