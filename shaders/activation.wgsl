@@ -1,21 +1,29 @@
-// activation.wgsl: elementwise activations, forward and backward.
+// activation.wgsl: elementwise activations, forward and backward, and the fused bias add
+// + activation of a layer's forward.
 // Twin of kernels/src/activation.rs (codes: Activation::code(): 0 identity, 1 sigmoid,
 // 2 tanh, 3 relu, 4 leaky relu). Host side: src/backend/gpu/activation.rs.
 // One element per invocation, 256 per workgroup, 2-D grid (see reduce.wgsl).
 
+// Shared by every entry point (host: `params()` in activation.rs).
 struct Params {
     len: u32,
     act: u32,
-    slope: f32, // leaky relu negative-side slope
+    slope: f32,    // leaky relu negative-side slope
+    channels: u32, // bias_forward: x viewed as [outer, channels, inner]
+    inner: u32,    // (1 for the other entry points)
 }
 
 @group(1) @binding(0) var<uniform> p: Params;
 
+// Bindings by role; each entry point uses one consistent set.
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> y_out: array<f32>;   // forward: y
 @group(0) @binding(1) var<storage, read> y: array<f32>;             // backward: y = f(x)
+@group(0) @binding(1) var<storage, read> bias: array<f32>;          // bias_forward
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read_write> z_out: array<f32>;   // bias_forward: z
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(3) var<storage, read_write> h_out: array<f32>;   // bias_forward: y = f(z)
 
 fn flat(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
     return (wid.y * nwg.x + wid.x) * 256u + lid;
@@ -51,6 +59,20 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
     let i = flat(wid, nwg, lid);
     if (i >= p.len) { return; }
     y_out[i] = forward_one(x[i]);
+}
+
+// z = x + bias[c], y = f(z) over [outer, channels, inner], c = (i / inner) % channels
+// ("rrww": x, bias, z, y). One launch for a layer's bias and activation; z is the same
+// f32 value the separate bias_add would store, so y matches `forward` of it exactly.
+@compute @workgroup_size(256)
+fn bias_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                @builtin(local_invocation_index) lid: u32) {
+    let i = flat(wid, nwg, lid);
+    if (i >= p.len) { return; }
+    let c = (i / p.inner) % p.channels;
+    let v = x[i] + bias[c];
+    z_out[i] = v;
+    h_out[i] = forward_one(v);
 }
 
 // dx = dy * f'(x), using y for sigmoid (y(1-y)) and tanh (1-y^2) ("rrrw")

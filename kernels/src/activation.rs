@@ -1,4 +1,5 @@
-//! Elementwise activations, forward and backward.
+//! Elementwise activations, forward and backward, and [`bias_activation`] (a layer's
+//! bias add and activation in one call).
 //!
 //! [`forward_scalar_one`] and [`backward_scalar_one`] are the per-element specification.
 //! The x86 versions compute the same formulas on whole vectors: exactly for identity,
@@ -58,6 +59,23 @@ pub fn activation_backward(act: Activation, x: &[f32], y: &[f32], dy: &[f32], dx
     activation_backward_with(level(), act, x, y, dy, dx)
 }
 
+/// `z[o,c,i] = x[o,c,i] + bias[c]` over `[outer, channels, inner]`, then `y = f(z)`: a
+/// layer's bias and activation in one call, both outputs written (the backward and the
+/// contractive penalty need `z`).
+#[allow(clippy::too_many_arguments)]
+pub fn bias_activation(
+    act: Activation,
+    x: &[f32],
+    bias: &[f32],
+    z: &mut [f32],
+    y: &mut [f32],
+    outer: usize,
+    channels: usize,
+    inner: usize,
+) {
+    bias_activation_with(level(), act, x, bias, z, y, outer, channels, inner)
+}
+
 /// [`activation_forward`] at a chosen SIMD level (panics if this CPU lacks it).
 pub fn activation_forward_with(level: SimdLevel, act: Activation, x: &[f32], y: &mut [f32]) {
     assert_eq!(x.len(), y.len(), "activation_forward: x and y lengths differ");
@@ -69,6 +87,51 @@ pub fn activation_backward_with(level: SimdLevel, act: Activation, x: &[f32], y:
     let n = dx.len();
     assert!(x.len() == n && y.len() == n && dy.len() == n, "activation_backward: x, y, dy, dx lengths differ");
     dispatch!(level, activation_backward_scalar, backward(act, x, y, dy, dx))
+}
+
+/// [`bias_activation`] at a chosen SIMD level (panics if this CPU lacks it).
+///
+/// Not a separate SIMD kernel: it composes the SIMD `reduce::bias_add` and
+/// [`activation_forward`] over the whole tensor. The fusion that saves a launch is the
+/// GPU's (`shaders/activation.wgsl` `bias_forward`); on the CPU a second pass over `z`
+/// costs little, and running the very same kernels keeps the results bit-identical to a
+/// bias add followed by an activation.
+#[allow(clippy::too_many_arguments)]
+pub fn bias_activation_with(
+    level: SimdLevel,
+    act: Activation,
+    x: &[f32],
+    bias: &[f32],
+    z: &mut [f32],
+    y: &mut [f32],
+    outer: usize,
+    channels: usize,
+    inner: usize,
+) {
+    let len = outer * channels * inner;
+    assert!(
+        x.len() == len && z.len() == len && y.len() == len && bias.len() == channels,
+        "bias_activation: lengths do not match shape"
+    );
+    crate::reduce::bias_add_with(level, x, bias, z, outer, channels, inner);
+    activation_forward_with(level, act, z, y);
+}
+
+/// The specification of [`bias_activation`]: [`crate::reduce::bias_add_scalar`], then
+/// [`activation_forward_scalar`].
+#[allow(clippy::too_many_arguments)]
+pub fn bias_activation_scalar(
+    act: Activation,
+    x: &[f32],
+    bias: &[f32],
+    z: &mut [f32],
+    y: &mut [f32],
+    outer: usize,
+    channels: usize,
+    inner: usize,
+) {
+    crate::reduce::bias_add_scalar(x, bias, z, outer, channels, inner);
+    activation_forward_scalar(act, z, y);
 }
 
 /// The specification of [`activation_forward`].

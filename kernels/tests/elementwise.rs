@@ -320,6 +320,53 @@ fn activation_backward_matches_finite_differences() {
     }
 }
 
+// ---- bias + activation ---------------------------------------------------------------------
+
+/// `bias_activation` at every level against its spec (`bias_add_scalar` then
+/// `activation_forward_scalar`), on the bias shapes (dense, NCHW planes, empty) with
+/// activation edge values in `x` and, for some elements, `x = -bias` exactly (z = 0, relu's
+/// kink). `z` is exact; `y` is held to the activation forward's tolerance.
+#[test]
+fn bias_activation_every_level_matches_scalar() {
+    let mut rng = rng(10);
+    for (outer, channels, inner) in BIAS_SHAPES.into_iter().chain([(3, 1, 4099), (64, 256, 1), (2, 16, 28 * 28)]) {
+        let n = outer * channels * inner;
+        let bias = rand_vec(&mut rng, channels, -2.0, 2.0);
+        let mut x = activation_inputs(&mut rng, n);
+        for (i, v) in x.iter_mut().enumerate().skip(3).step_by(7) {
+            *v = -bias[(i / inner) % channels];
+        }
+        for a in ACTIVATIONS {
+            let (mut zw, mut yw) = (vec![f32::NAN; n], vec![f32::NAN; n]);
+            act::bias_activation_scalar(a, &x, &bias, &mut zw, &mut yw, outer, channels, inner);
+            // The spec is the composition of the two specs.
+            let mut z2 = vec![f32::NAN; n];
+            reduce::bias_add_scalar(&x, &bias, &mut z2, outer, channels, inner);
+            let mut y2 = vec![f32::NAN; n];
+            act::activation_forward_scalar(a, &z2, &mut y2);
+            let shape = format!("{}x{outer}x{channels}x{inner}", a.name());
+            assert_close32(&format!("bias_activation scalar z {shape}"), &zw, &z2, 0.0, 0.0);
+            assert_close32(&format!("bias_activation scalar y {shape}"), &yw, &y2, 0.0, 0.0);
+            for level in simd_levels() {
+                let (mut z, mut y) = (vec![f32::NAN; n], vec![f32::NAN; n]);
+                act::bias_activation_with(level, a, &x, &bias, &mut z, &mut y, outer, channels, inner);
+                let what = format!("bias_activation {} {shape}", level.name());
+                assert_close32(&format!("{what} z"), &z, &zw, EXACT_REL, 0.0);
+                let (rel, abs) = forward_tolerance(a);
+                assert_close32(&format!("{what} y"), &y, &yw, rel, abs);
+            }
+        }
+    }
+}
+
+#[test]
+#[should_panic(expected = "bias_activation: lengths do not match shape")]
+fn bias_activation_rejects_short_output() {
+    let (x, bias) = ([1.0f32; 6], [0.5f32; 3]);
+    let (mut z, mut y) = ([0.0f32; 6], [0.0f32; 5]);
+    act::bias_activation(Activation::Relu, &x, &bias, &mut z, &mut y, 2, 3, 1);
+}
+
 #[test]
 fn relu_derivative_at_zero_is_zero() {
     let x = [0.0f32, -0.0];

@@ -240,6 +240,24 @@ impl Backend for CpuBackend {
         self.scale(x, alpha * s, out, len)
     }
 
+    fn bias_activation(
+        &self,
+        act: Activation,
+        x: &CpuBuf,
+        bias: &CpuBuf,
+        z: &CpuBuf,
+        y: &CpuBuf,
+        outer: usize,
+        channels: usize,
+        inner: usize,
+    ) -> Result<()> {
+        let len = outer * channels * inner;
+        let (x, bias) = (read(x, len, "bias_activation x")?, read(bias, channels, "bias_activation bias")?);
+        let (mut z, mut y) = (write(z, len, "bias_activation z")?, write(y, len, "bias_activation y")?);
+        k::activation::bias_activation(act, &x, &bias, &mut z, &mut y, outer, channels, inner);
+        Ok(())
+    }
+
     fn activation_forward(&self, act: Activation, x: &CpuBuf, y: &CpuBuf, len: usize) -> Result<()> {
         let x = read(x, len, "activation x")?;
         k::activation::activation_forward(act, &x, &mut write(y, len, "activation y")?);

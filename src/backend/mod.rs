@@ -104,6 +104,22 @@ pub trait Backend: Clone + 'static {
     fn scale_by_scalar(&self, x: &Self::Buf, s: &Self::Buf, alpha: f32, out: &Self::Buf, len: usize) -> Result<()>;
 
     // ---- activation.rs --------------------------------------------------------------
+    /// `z[o,c,i] = x[o,c,i] + bias[c]` and `y = f(z)` over a tensor viewed as
+    /// `[outer, channels, inner]` (as [`Backend::bias_add`]), both outputs written: a
+    /// layer's bias and activation in one kernel (one GPU dispatch instead of two). `z` is
+    /// kept for the activation's backward and the contractive penalty.
+    fn bias_activation(
+        &self,
+        act: Activation,
+        x: &Self::Buf,
+        bias: &Self::Buf,
+        z: &Self::Buf,
+        y: &Self::Buf,
+        outer: usize,
+        channels: usize,
+        inner: usize,
+    ) -> Result<()>;
+    /// `y = f(x)` over `len` elements.
     fn activation_forward(&self, act: Activation, x: &Self::Buf, y: &Self::Buf, len: usize) -> Result<()>;
     /// `dx = dy * f'(x)`; `y = f(x)` is passed too so sigmoid/tanh use the cheap form.
     fn activation_backward(

@@ -1,11 +1,12 @@
-//! Validation cases for reduce.wgsl, activation.wgsl, loss.wgsl and optim.wgsl.
+//! Validation cases for reduce.wgsl, activation.wgsl (forward, backward, and the fused
+//! bias add + activation), loss.wgsl and optim.wgsl.
 //!
 //! Error denominators (see docs/KERNELS.md): elementwise results against the magnitude of
 //! their operands (so `a + b` that cancels is judged by `|a| + |b|`), sums against the sum
 //! of absolute terms. Tolerances in f32 rounding units (EPS = 2^-23) or fixed 1e-5.
 
 use super::{Case, Pair, Row};
-use crate::backend::{Activation, AdamParams, Backend, Loss, SgdParams, BCE_EPS};
+use crate::backend::{Activation, AdamParams, Backend, Loss, SgdParams, BCE_EPS, LEAKY_RELU_SLOPE};
 use crate::error::Result;
 use autoenc_kernels::loss::KL_EPS;
 
@@ -164,6 +165,40 @@ fn activation(p: &mut Pair, act: Activation, len: usize) -> Result<Vec<Row>> {
     let scale: Vec<f32> = dyd.iter().map(|g| g.abs()).collect();
     let bwd = p.compare("backward", &dx, &scale, 0.0, TOL_ELEMENTWISE)?;
     Ok(vec![fwd, bwd])
+}
+
+/// The fused bias add + activation: `z` against `|x| + |bias|` (one rounding, as
+/// bias_add), `y` as the activation forward (sigmoid / tanh against a floor of 1, the
+/// piecewise-linear ones against `|f'(z)| (|x| + |bias|)`). Inputs cover each activation's
+/// regions (act_inputs), channels whose bias is 0 and elements with `x = -bias` exactly,
+/// so `z` hits relu's kink at both signs of zero.
+fn bias_activation(p: &mut Pair, act: Activation, outer: usize, ch: usize, inner: usize) -> Result<Vec<Row>> {
+    let len = outer * ch * inner;
+    let mut bd = p.uniform(ch, -2.0, 2.0);
+    bd.iter_mut().step_by(4).for_each(|v| *v = 0.0);
+    let mut xd = act_inputs(p, len);
+    for (i, v) in xd.iter_mut().enumerate().skip(6).step_by(13) {
+        *v = -bd[(i / inner) % ch];
+    }
+    let (x, b) = (p.both(&xd, "x")?, p.both(&bd, "bias")?);
+    let (z, y) = (p.output(len, "z")?, p.output(len, "y")?);
+    p.gpu.bias_activation(act, &x.gpu, &b.gpu, &z.gpu, &y.gpu, outer, ch, inner)?;
+    p.cpu_run(|c| c.bias_activation(act, &x.cpu, &b.cpu, &z.cpu, &y.cpu, outer, ch, inner))?;
+    let zscale: Vec<f32> = (0..len).map(|i| xd[i].abs() + bd[(i / inner) % ch].abs()).collect();
+    let zrow = p.compare("z", &z, &zscale, 0.0, TOL_ELEMENTWISE)?;
+    let yrow = if matches!(act, Activation::Sigmoid | Activation::Tanh) {
+        p.compare("y", &y, &[], 1.0, TOL_ELEMENTWISE)?
+    } else {
+        let zd = p.cpu.download(&z.cpu)?;
+        let slope = |v: f32| match act {
+            Activation::Relu if v < 0.0 => 0.0,
+            Activation::LeakyRelu if v < 0.0 => LEAKY_RELU_SLOPE,
+            _ => 1.0,
+        };
+        let yscale: Vec<f32> = zscale.iter().zip(&zd).map(|(s, &v)| slope(v) * s).collect();
+        p.compare("y", &y, &yscale, 0.0, TOL_ELEMENTWISE)?
+    };
+    Ok(vec![zrow, yrow])
 }
 
 /// Predictions and targets suited to each loss.
@@ -345,6 +380,14 @@ pub fn cases() -> Vec<Case> {
     for act in [Activation::Identity, Activation::Sigmoid, Activation::Tanh, Activation::Relu, Activation::LeakyRelu] {
         for len in [1usize, 257, 70_001] {
             v.push(Case::new(format!("activation.{}", act.name()), format!("{len}"), move |p| activation(p, act, len)));
+        }
+    }
+    for act in [Activation::Identity, Activation::Sigmoid, Activation::Tanh, Activation::Relu, Activation::LeakyRelu] {
+        // 1, primes, dense rows past one 256-wide workgroup, NCHW planes (inner > 1), and
+        // 70 007 elements (274 workgroups).
+        for (o, c, i) in [(1, 1, 1), (7, 13, 1), (97, 257, 1), (5, 3, 7), (2, 13, 97), (1, 7, 10_001)] {
+            let name = format!("bias_activation.{}", act.name());
+            v.push(Case::new(name, format!("{o}x{c}x{i}"), move |p| bias_activation(p, act, o, c, i)));
         }
     }
     for loss in [Loss::Mse, Loss::Bce, Loss::BceWithLogits, Loss::SoftmaxCrossEntropy] {

@@ -17,7 +17,9 @@
 //!    `let i = (wid.y * nwg.x + wid.x) * 256u + lid;` (`@builtin(workgroup_id) wid`,
 //!    `@builtin(num_workgroups) nwg`, `@builtin(local_invocation_index) lid`) with
 //!    `if (i >= p.len) { return; }`: [`GpuBackend::dispatch_1d`] spreads long grids over
-//!    x and y because one dimension holds at most 65535 workgroups.
+//!    x and y because one dimension holds at most 65535 workgroups. The entry points of
+//!    one shader share its `Params` struct: a kernel that needs a new parameter extends
+//!    that struct and the host file's `params()` together (see `activation.rs`).
 //! 2. Host, in `src/backend/gpu/<family>.rs`:
 //!    ```ignore
 //!    const SHADER: Shader = Shader { name: "reduce", source: include_str!("../../../shaders/reduce.wgsl") };
@@ -498,6 +500,20 @@ impl Backend for GpuBackend {
 
     fn scale_by_scalar(&self, x: &GpuBuf, s: &GpuBuf, alpha: f32, out: &GpuBuf, len: usize) -> Result<()> {
         reduce::scale_by_scalar(self, x, s, alpha, out, len)
+    }
+
+    fn bias_activation(
+        &self,
+        act: Activation,
+        x: &GpuBuf,
+        bias: &GpuBuf,
+        z: &GpuBuf,
+        y: &GpuBuf,
+        outer: usize,
+        channels: usize,
+        inner: usize,
+    ) -> Result<()> {
+        activation::bias_forward(self, act, x, bias, z, y, outer, channels, inner)
     }
 
     fn activation_forward(&self, act: Activation, x: &GpuBuf, y: &GpuBuf, len: usize) -> Result<()> {
