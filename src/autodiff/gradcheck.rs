@@ -85,6 +85,25 @@ fn distinct(rng: &mut StdRng, n: usize) -> Vec<f32> {
     v
 }
 
+/// `x: [rows, inp]`, `W: [out, inp]`, `b: [out]` uniform in [-1, 1], redrawn until every
+/// pre-activation `z = x W^T + b` is at least `gap` away from 0. A probe moves one input
+/// by at most EPS, so `z` by at most EPS (every |x|, |W| <= 1): with `gap` > EPS no finite
+/// difference straddles the kink of relu / leaky relu.
+fn linear_away_from_kink(rng: &mut StdRng, rows: usize, inp: usize, out: usize, gap: f64) -> [Vec<f32>; 3] {
+    loop {
+        let (x, w, b) =
+            (uniform(rng, rows * inp, -1.0, 1.0), uniform(rng, out * inp, -1.0, 1.0), uniform(rng, out, -1.0, 1.0));
+        let clear = (0..rows * out).all(|idx| {
+            let (r, j) = (idx / out, idx % out);
+            let z: f64 = b[j] as f64 + (0..inp).map(|i| x[r * inp + i] as f64 * w[j * inp + i] as f64).sum::<f64>();
+            z.abs() >= gap
+        });
+        if clear {
+            return [x, w, b];
+        }
+    }
+}
+
 fn one_hot_rows(rng: &mut StdRng, rows: usize, classes: usize) -> Vec<f32> {
     let mut t = vec![0.0; rows * classes];
     for r in 0..rows {
@@ -107,6 +126,26 @@ fn all_cases<B: Backend>(seed: u64) -> Vec<Case<B>> {
             input("b", &[3], uniform(r, 3, -1.0, 1.0), true),
         ],
         Box::new(|t, v| ops::linear(t, v[0], v[1], v[2])),
+    );
+    // The fused layer, projecting h = f(x W^T + b) (z's node carries linear's backward).
+    for act in [Activation::Identity, Activation::Sigmoid, Activation::Tanh, Activation::Relu, Activation::LeakyRelu] {
+        let [x, w, b] = linear_away_from_kink(r, 5, 7, 3, 0.05);
+        add(
+            format!("linear_activation({})", act.name()),
+            vec![input("x", &[5, 7], x, true), input("W", &[3, 7], w, true), input("b", &[3], b, true)],
+            Box::new(move |t, v| Ok(ops::linear_activation(t, v[0], v[1], v[2], act)?.1)),
+        );
+    }
+    // Both outputs used (as z is by the contractive penalty): z's gradient is its own plus
+    // the one through h.
+    let [x, w, b] = linear_away_from_kink(r, 4, 6, 5, 0.05);
+    add(
+        "linear_activation(tanh, z + h)".into(),
+        vec![input("x", &[4, 6], x, true), input("W", &[5, 6], w, true), input("b", &[5], b, true)],
+        Box::new(|t, v| {
+            let (z, h) = ops::linear_activation(t, v[0], v[1], v[2], Activation::Tanh)?;
+            ops::add(t, z, h)
+        }),
     );
     for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
         let (m, k, n) = (4, 6, 5);
@@ -164,6 +203,17 @@ fn all_cases<B: Backend>(seed: u64) -> Vec<Case<B>> {
         vec![input("x", &[2, 3, 5], uniform(r, 30, -1.0, 1.0), true), input("b", &[3], uniform(r, 3, -1.0, 1.0), true)],
         Box::new(|t, v| ops::bias_add(t, v[0], v[1], 2, 3, 5)),
     );
+    for act in [Activation::Tanh, Activation::Relu] {
+        // x = z - b with z away from relu's kink.
+        let b = uniform(r, 3, -1.0, 1.0);
+        let z = away_from_zero(r, 30, 0.05);
+        let x: Vec<f32> = z.iter().enumerate().map(|(i, v)| v - b[(i / 5) % 3]).collect();
+        add(
+            format!("bias_activation({})", act.name()),
+            vec![input("x", &[2, 3, 5], x, true), input("b", &[3], b, true)],
+            Box::new(move |t, v| Ok(ops::bias_activation(t, v[0], v[1], 2, 3, 5, act)?.1)),
+        );
+    }
     let (rows, cols) = (4, 7);
     let losses: [(Loss, Vec<f32>, Vec<f32>); 4] = [
         (Loss::Mse, uniform(r, rows * cols, -1.0, 1.0), uniform(r, rows * cols, -1.0, 1.0)),
@@ -242,6 +292,28 @@ fn all_cases<B: Backend>(seed: u64) -> Vec<Case<B>> {
             }),
         );
     }
+    // The fused conv layers (smooth activations: their pre-activations are not steered
+    // away from a kink; relu's backward is covered by linear_activation above).
+    let conv = ConvParams { stride: 2, padding: 1, dilation: 1, output_padding: 0 };
+    add(
+        "conv2d_activation(sigmoid)".into(),
+        vec![
+            input("x", &[2, 2, 6, 5], uniform(r, 120, -1.0, 1.0), true),
+            input("W", &[3, 2, 3, 3], uniform(r, 54, -1.0, 1.0), true),
+            input("b", &[3], uniform(r, 3, -1.0, 1.0), true),
+        ],
+        Box::new(move |t, v| Ok(ops::conv2d_activation(t, v[0], v[1], v[2], conv, Activation::Sigmoid)?.1)),
+    );
+    let convt = ConvParams { output_padding: 1, ..conv };
+    add(
+        "conv_transpose2d_activation(tanh)".into(),
+        vec![
+            input("x", &[2, 2, 3, 4], uniform(r, 48, -1.0, 1.0), true),
+            input("W", &[2, 3, 3, 3], uniform(r, 54, -1.0, 1.0), true),
+            input("b", &[3], uniform(r, 3, -1.0, 1.0), true),
+        ],
+        Box::new(move |t, v| Ok(ops::conv_transpose2d_activation(t, v[0], v[1], v[2], convt, Activation::Tanh)?.1)),
+    );
     for (n, c, h, w, k, s, p, ceil) in
         [(2, 3, 6, 6, 2, 2, 0, false), (1, 2, 7, 7, 2, 2, 0, true), (1, 2, 7, 5, 3, 2, 1, false)]
     {

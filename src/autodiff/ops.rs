@@ -4,7 +4,7 @@
 //!
 //! Names match the kernels (`kernels/src/<family>.rs`) and shaders (`shaders/<family>.wgsl`).
 
-use super::tape::{Tape, Var};
+use super::tape::{BackwardFn, Tape, Var};
 use crate::backend::{Activation, Backend, ConvGeom, Loss, MatmulDims, PoolGeom, UpsampleGeom};
 use crate::ensure_shape;
 use crate::error::Result;
@@ -20,18 +20,53 @@ fn scalar_shape() -> Shape {
     Shape::new(&[1])
 }
 
-/// `y = x W^T + b` for `x: [rows, in]`, `W: [out, in]`, `b: [out]` (PyTorch's layout).
-pub fn linear<B: Backend>(t: &Tape<B>, x: Var, w: Var, b: Var) -> Result<Var> {
+/// What linear, bias_add and the convolutions compute before their bias, with their
+/// backward: the op's value is `pre` (shaped like it) plus `bias[c]` over
+/// `[outer, channels, inner]`, and `back` maps the gradient of that value to the inputs'
+/// gradients. The op is finished either by a bias add ([`Biased::finish`]) or by the fused
+/// bias add + activation ([`Biased::finish_activation`]); both record the same node, so
+/// each op's backward is written once.
+struct Biased<B: Backend> {
+    pre: Tensor<B>,
+    bias: Tensor<B>,
+    outer: usize,
+    channels: usize,
+    inner: usize,
+    back: BackwardFn<B>,
+}
+
+impl<B: Backend> Biased<B> {
+    /// `y = pre + bias`, recorded as `op` over `inputs`.
+    fn finish(self, t: &Tape<B>, op: &'static str, inputs: &[Var]) -> Result<Var> {
+        let be = t.backend();
+        let y = output(be, self.pre.shape.clone(), op)?;
+        be.bias_add(&self.pre.buf, &self.bias.buf, &y.buf, self.outer, self.channels, self.inner)?;
+        Ok(t.push(op, y, inputs, self.back))
+    }
+
+    /// `z = pre + bias` and `h = f(z)` by one [`Backend::bias_activation`]; records `z` as
+    /// `op` over `inputs` (the backward of [`Biased::finish`]) and `h` as the activation
+    /// node of [`activation`] over `z`. Returns `(z, h)`.
+    fn finish_activation(self, t: &Tape<B>, op: &'static str, inputs: &[Var], act: Activation) -> Result<(Var, Var)> {
+        let be = t.backend();
+        let z = output(be, self.pre.shape.clone(), op)?;
+        let h = output(be, self.pre.shape.clone(), act.name())?;
+        be.bias_activation(act, &self.pre.buf, &self.bias.buf, &z.buf, &h.buf, self.outer, self.channels, self.inner)?;
+        let zvar = t.push(op, z.clone(), inputs, self.back);
+        Ok((zvar, push_activation(t, zvar, z, h, act)))
+    }
+}
+
+/// The matmul of [`linear`] and its backward (w.r.t. `x W^T + b`).
+fn linear_parts<B: Backend>(t: &Tape<B>, x: Var, w: Var, b: Var) -> Result<Biased<B>> {
     let be = t.backend();
     let (xv, wv, bv) = (t.value(x), t.value(w), t.value(b));
     let (rows, inp) = (xv.shape.rows(), xv.shape.cols());
     let out = wv.shape.rows();
     ensure_shape!(wv.shape.cols() == inp && bv.numel() == out, "linear: x {} W {} b {}", xv.shape, wv.shape, bv.shape);
-    let y = output(be, [rows, out], "linear out")?;
-    // z = x W^T, then + b on the same buffer's copy.
-    let z = output(be, [rows, out], "linear xW")?;
-    be.matmul(&xv.buf, &wv.buf, &z.buf, MatmulDims::new(rows, inp, out).trans_b(true))?;
-    be.bias_add(&z.buf, &bv.buf, &y.buf, rows, out, 1)?;
+    // x W^T here; the bias (and activation) are added by the caller's `finish`.
+    let xw = output(be, [rows, out], "linear xW")?;
+    be.matmul(&xv.buf, &wv.buf, &xw.buf, MatmulDims::new(rows, inp, out).trans_b(true))?;
     let back = Box::new(move |be: &B, dy: &Tensor<B>, needs: &[bool]| {
         // dx = dy W ; dW = dy^T x ; db = column sums of dy.
         let dx = if needs[0] {
@@ -57,7 +92,21 @@ pub fn linear<B: Backend>(t: &Tape<B>, x: Var, w: Var, b: Var) -> Result<Var> {
         };
         Ok(vec![dx, dw, db])
     });
-    Ok(t.push("linear", y, &[x, w, b], back))
+    Ok(Biased { pre: xw, bias: bv, outer: rows, channels: out, inner: 1, back })
+}
+
+/// `y = x W^T + b` for `x: [rows, in]`, `W: [out, in]`, `b: [out]` (PyTorch's layout).
+pub fn linear<B: Backend>(t: &Tape<B>, x: Var, w: Var, b: Var) -> Result<Var> {
+    linear_parts(t, x, w, b)?.finish(t, "linear", &[x, w, b])
+}
+
+/// A dense layer with its activation: `z = x W^T + b`, `h = f(z)`; returns `(z, h)`.
+/// One matmul and one fused bias + activation kernel; records two nodes, `z` with the
+/// backward of [`linear`] and `h` with the backward of [`activation`], so gradients are
+/// exactly those of `activation(linear(x, W, b))` (and `z` can feed the contractive
+/// penalty).
+pub fn linear_activation<B: Backend>(t: &Tape<B>, x: Var, w: Var, b: Var, act: Activation) -> Result<(Var, Var)> {
+    linear_parts(t, x, w, b)?.finish_activation(t, "linear", &[x, w, b], act)
 }
 
 /// `C = op(A) op(B)` for 2-D tensors.
@@ -115,9 +164,14 @@ pub fn matmul<B: Backend>(t: &Tape<B>, a: Var, b: Var, trans_a: bool, trans_b: b
 pub fn activation<B: Backend>(t: &Tape<B>, x: Var, act: Activation) -> Result<Var> {
     let be = t.backend();
     let xv = t.value(x);
-    let len = xv.numel();
     let y = output(be, xv.shape.clone(), act.name())?;
-    be.activation_forward(act, &xv.buf, &y.buf, len)?;
+    be.activation_forward(act, &xv.buf, &y.buf, xv.numel())?;
+    Ok(push_activation(t, x, xv, y, act))
+}
+
+/// Records `y = f(x)` (already computed into `y`) with its backward.
+fn push_activation<B: Backend>(t: &Tape<B>, x: Var, xv: Tensor<B>, y: Tensor<B>, act: Activation) -> Var {
+    let len = xv.numel();
     let yv = y.clone();
     let back = Box::new(move |be: &B, dy: &Tensor<B>, _: &[bool]| {
         // dx = dy * f'(x)
@@ -125,7 +179,7 @@ pub fn activation<B: Backend>(t: &Tape<B>, x: Var, act: Activation) -> Result<Va
         be.activation_backward(act, &xv.buf, &yv.buf, &dy.buf, &dx.buf, len)?;
         Ok(vec![Some(dx)])
     });
-    Ok(t.push(act.name(), y, &[x], back))
+    t.push(act.name(), y, &[x], back)
 }
 
 /// `out = a + b` (same shapes).
@@ -215,9 +269,15 @@ pub fn mean_rows<B: Backend>(t: &Tape<B>, x: Var) -> Result<Var> {
     Ok(t.push("mean_rows", out, &[x], back))
 }
 
-/// `y[o,c,i] = x[o,c,i] + b[c]` over `x` viewed as `[outer, channels, inner]`.
-pub fn bias_add<B: Backend>(t: &Tape<B>, x: Var, b: Var, outer: usize, channels: usize, inner: usize) -> Result<Var> {
-    let be = t.backend();
+/// [`bias_add`] before its bias (`x` itself) and its backward.
+fn bias_parts<B: Backend>(
+    t: &Tape<B>,
+    x: Var,
+    b: Var,
+    outer: usize,
+    channels: usize,
+    inner: usize,
+) -> Result<Biased<B>> {
     let (xv, bv) = (t.value(x), t.value(b));
     ensure_shape!(
         xv.numel() == outer * channels * inner && bv.numel() == channels,
@@ -225,8 +285,6 @@ pub fn bias_add<B: Backend>(t: &Tape<B>, x: Var, b: Var, outer: usize, channels:
         xv.shape,
         bv.shape
     );
-    let y = output(be, xv.shape.clone(), "bias_add out")?;
-    be.bias_add(&xv.buf, &bv.buf, &y.buf, outer, channels, inner)?;
     let bshape = bv.shape.clone();
     let back = Box::new(move |be: &B, dy: &Tensor<B>, needs: &[bool]| {
         let db = if needs[1] {
@@ -238,7 +296,26 @@ pub fn bias_add<B: Backend>(t: &Tape<B>, x: Var, b: Var, outer: usize, channels:
         };
         Ok(vec![Some(dy.clone()), db])
     });
-    Ok(t.push("bias_add", y, &[x, b], back))
+    Ok(Biased { pre: xv, bias: bv, outer, channels, inner, back })
+}
+
+/// `y[o,c,i] = x[o,c,i] + b[c]` over `x` viewed as `[outer, channels, inner]`.
+pub fn bias_add<B: Backend>(t: &Tape<B>, x: Var, b: Var, outer: usize, channels: usize, inner: usize) -> Result<Var> {
+    bias_parts(t, x, b, outer, channels, inner)?.finish(t, "bias_add", &[x, b])
+}
+
+/// `z = bias_add(x, b)`, `h = f(z)` by one fused kernel; returns `(z, h)` (the two nodes
+/// of `activation(bias_add(..))`).
+pub fn bias_activation<B: Backend>(
+    t: &Tape<B>,
+    x: Var,
+    b: Var,
+    outer: usize,
+    channels: usize,
+    inner: usize,
+    act: Activation,
+) -> Result<(Var, Var)> {
+    bias_parts(t, x, b, outer, channels, inner)?.finish_activation(t, "bias_add", &[x, b], act)
 }
 
 /// The loss of `pred` against a constant `target`, a scalar (see [`Loss`]).
@@ -324,9 +401,8 @@ impl Default for ConvParams {
     }
 }
 
-/// 2-D convolution: `x: [N, C, H, W]`, `w: [OC, C, KH, KW]`, `b: [OC]` -> `[N, OC, OH, OW]`.
-/// im2col to `[C*KH*KW, N*OH*OW]`, one matmul `W·cols -> [OC, N*OH*OW]`, then swap to NCHW.
-pub fn conv2d<B: Backend>(t: &Tape<B>, x: Var, w: Var, b: Var, p: ConvParams) -> Result<Var> {
+/// [`conv2d`] before its bias (im2col, matmul, swap to NCHW) and its backward.
+fn conv2d_parts<B: Backend>(t: &Tape<B>, x: Var, w: Var, b: Var, p: ConvParams) -> Result<Biased<B>> {
     let be = t.backend();
     let (xv, wv, bv) = (t.value(x), t.value(w), t.value(b));
     let (xs, ws) = (xv.shape.dims().to_vec(), wv.shape.dims().to_vec());
@@ -357,8 +433,6 @@ pub fn conv2d<B: Backend>(t: &Tape<B>, x: Var, w: Var, b: Var, p: ConvParams) ->
     be.matmul(&wv.buf, &cols.buf, &ycn.buf, MatmulDims::new(oc, ck, np))?;
     let ynchw = output(be, [n, oc, oh, ow], "conv2d nchw")?;
     be.swap_leading_axes(&ycn.buf, &ynchw.buf, oc, n, pix)?;
-    let y = output(be, [n, oc, oh, ow], "conv2d out")?;
-    be.bias_add(&ynchw.buf, &bv.buf, &y.buf, n, oc, pix)?;
     let back = Box::new(move |be: &B, dy: &Tensor<B>, needs: &[bool]| {
         // dY in [OC, N*P] layout feeds both matmuls.
         let dycn = output(be, [oc, np], "conv2d dY cn")?;
@@ -390,14 +464,32 @@ pub fn conv2d<B: Backend>(t: &Tape<B>, x: Var, w: Var, b: Var, p: ConvParams) ->
         };
         Ok(vec![dx, dw, db])
     });
-    Ok(t.push("conv2d", y, &[x, w, b], back))
+    Ok(Biased { pre: ynchw, bias: bv, outer: n, channels: oc, inner: pix, back })
 }
 
-/// Transposed convolution, PyTorch's `ConvTranspose2d`: `x: [N, CI, H, W]`,
-/// `w: [CI, CO, KH, KW]`, `b: [CO]` -> `[N, CO, OH, OW]` with
-/// `OH = (H-1)*stride - 2*padding + dilation*(KH-1) + output_padding + 1`.
-/// It is the adjoint of conv2d: matmul `W^T·X -> cols`, then col2im.
-pub fn conv_transpose2d<B: Backend>(t: &Tape<B>, x: Var, w: Var, b: Var, p: ConvParams) -> Result<Var> {
+/// 2-D convolution: `x: [N, C, H, W]`, `w: [OC, C, KH, KW]`, `b: [OC]` -> `[N, OC, OH, OW]`.
+/// im2col to `[C*KH*KW, N*OH*OW]`, one matmul `W·cols -> [OC, N*OH*OW]`, then swap to NCHW
+/// and add the bias.
+pub fn conv2d<B: Backend>(t: &Tape<B>, x: Var, w: Var, b: Var, p: ConvParams) -> Result<Var> {
+    conv2d_parts(t, x, w, b, p)?.finish(t, "conv2d", &[x, w, b])
+}
+
+/// [`conv2d`] with its activation: the swap to NCHW is followed by one fused bias +
+/// activation kernel instead of a bias add and an activation. Returns `(z, h)`: `z` the
+/// conv2d node, `h = f(z)` the activation node.
+pub fn conv2d_activation<B: Backend>(
+    t: &Tape<B>,
+    x: Var,
+    w: Var,
+    b: Var,
+    p: ConvParams,
+    act: Activation,
+) -> Result<(Var, Var)> {
+    conv2d_parts(t, x, w, b, p)?.finish_activation(t, "conv2d", &[x, w, b], act)
+}
+
+/// [`conv_transpose2d`] before its bias (swap, matmul, col2im) and its backward.
+fn conv_transpose2d_parts<B: Backend>(t: &Tape<B>, x: Var, w: Var, b: Var, p: ConvParams) -> Result<Biased<B>> {
     let be = t.backend();
     let (xv, wv, bv) = (t.value(x), t.value(w), t.value(b));
     let (xs, ws) = (xv.shape.dims().to_vec(), wv.shape.dims().to_vec());
@@ -440,8 +532,6 @@ pub fn conv_transpose2d<B: Backend>(t: &Tape<B>, x: Var, w: Var, b: Var, p: Conv
     be.matmul(&wv.buf, &xcn.buf, &cols.buf, MatmulDims::new(ck, ci, np).trans_a(true))?;
     let ynb = output(be, [n, co, oh, ow], "convT col2im")?;
     be.col2im(&cols.buf, &ynb.buf, geom, false)?;
-    let y = output(be, [n, co, oh, ow], "convT out")?;
-    be.bias_add(&ynb.buf, &bv.buf, &y.buf, n, co, oh * ow)?;
     let back = Box::new(move |be: &B, dy: &Tensor<B>, needs: &[bool]| {
         // dcols = im2col(dy); dX = W dcols; dW = X dcols^T.
         let dcols = output(be, [ck, np], "convT dcols")?;
@@ -471,7 +561,28 @@ pub fn conv_transpose2d<B: Backend>(t: &Tape<B>, x: Var, w: Var, b: Var, p: Conv
         };
         Ok(vec![dx, dw, db])
     });
-    Ok(t.push("conv_transpose2d", y, &[x, w, b], back))
+    Ok(Biased { pre: ynb, bias: bv, outer: n, channels: co, inner: oh * ow, back })
+}
+
+/// Transposed convolution, PyTorch's `ConvTranspose2d`: `x: [N, CI, H, W]`,
+/// `w: [CI, CO, KH, KW]`, `b: [CO]` -> `[N, CO, OH, OW]` with
+/// `OH = (H-1)*stride - 2*padding + dilation*(KH-1) + output_padding + 1`.
+/// It is the adjoint of conv2d: matmul `W^T·X -> cols`, then col2im, then the bias.
+pub fn conv_transpose2d<B: Backend>(t: &Tape<B>, x: Var, w: Var, b: Var, p: ConvParams) -> Result<Var> {
+    conv_transpose2d_parts(t, x, w, b, p)?.finish(t, "conv_transpose2d", &[x, w, b])
+}
+
+/// [`conv_transpose2d`] with its activation (col2im, then one fused bias + activation
+/// kernel). Returns `(z, h)` as [`conv2d_activation`].
+pub fn conv_transpose2d_activation<B: Backend>(
+    t: &Tape<B>,
+    x: Var,
+    w: Var,
+    b: Var,
+    p: ConvParams,
+    act: Activation,
+) -> Result<(Var, Var)> {
+    conv_transpose2d_parts(t, x, w, b, p)?.finish_activation(t, "conv_transpose2d", &[x, w, b], act)
 }
 
 /// Max pooling over NCHW (square window).

@@ -60,6 +60,12 @@ impl Linear {
     pub fn forward<B: Backend>(&self, p: &Bound<B>, x: Var) -> Result<Var> {
         ops::linear(p.tape, x, p.var(self.w), p.var(self.b))
     }
+
+    /// `(z, f(z))`, the bias and activation fused into one kernel
+    /// ([`ops::linear_activation`]).
+    pub fn forward_activation<B: Backend>(&self, p: &Bound<B>, x: Var, act: Activation) -> Result<(Var, Var)> {
+        ops::linear_activation(p.tape, x, p.var(self.w), p.var(self.b), act)
+    }
 }
 
 /// `Conv2d`, weight `[out, in, k, k]`.
@@ -90,6 +96,11 @@ impl Conv2d {
 
     pub fn forward<B: Backend>(&self, p: &Bound<B>, x: Var) -> Result<Var> {
         ops::conv2d(p.tape, x, p.var(self.w), p.var(self.b), self.conv)
+    }
+
+    /// `(z, f(z))` with the bias and activation fused ([`ops::conv2d_activation`]).
+    pub fn forward_activation<B: Backend>(&self, p: &Bound<B>, x: Var, act: Activation) -> Result<(Var, Var)> {
+        ops::conv2d_activation(p.tape, x, p.var(self.w), p.var(self.b), self.conv, act)
     }
 }
 
@@ -123,5 +134,10 @@ impl ConvTranspose2d {
 
     pub fn forward<B: Backend>(&self, p: &Bound<B>, x: Var) -> Result<Var> {
         ops::conv_transpose2d(p.tape, x, p.var(self.w), p.var(self.b), self.conv)
+    }
+
+    /// `(z, f(z))` with the bias and activation fused ([`ops::conv_transpose2d_activation`]).
+    pub fn forward_activation<B: Backend>(&self, p: &Bound<B>, x: Var, act: Activation) -> Result<(Var, Var)> {
+        ops::conv_transpose2d_activation(p.tape, x, p.var(self.w), p.var(self.b), self.conv, act)
     }
 }
