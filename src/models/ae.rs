@@ -3,7 +3,7 @@
 //! models (which differ only in their objective and input corruption).
 
 use super::{Forward, Model};
-use crate::autodiff::{ops, Var};
+use crate::autodiff::Var;
 use crate::backend::{Activation, Backend};
 use crate::error::{Error, Result};
 use crate::nn::{Bound, Linear, Params};
@@ -90,12 +90,18 @@ impl<B: Backend> DenseAutoencoder<B> {
         w.iter().map(|v| v.to_string()).collect::<Vec<_>>().join("-")
     }
 
-    /// Applies `layers`; returns the last pre-activation and the output.
+    /// Applies `layers`; returns the last pre-activation and the output. An activated
+    /// layer is one matmul and one fused bias + activation kernel (`z` stays on the tape
+    /// for the code layer's contractive penalty and the output's logits).
     fn run(p: &Bound<B>, layers: &[(Linear, Activation)], mut x: Var) -> Result<(Var, Var)> {
         let mut z = x;
         for (layer, act) in layers {
-            z = layer.forward(p, x)?;
-            x = if *act == Activation::Identity { z } else { ops::activation(p.tape, z, *act)? };
+            (z, x) = if *act == Activation::Identity {
+                let z = layer.forward(p, x)?;
+                (z, z)
+            } else {
+                layer.forward_activation(p, x, *act)?
+            };
         }
         Ok((z, x))
     }

@@ -111,13 +111,16 @@ impl<B: Backend> ConvAutoencoder<B> {
         let mut pre = x;
         for step in steps {
             x = match step {
+                // One fused bias + activation kernel after each convolution.
                 Step::Conv(c, act) => {
-                    pre = c.forward(p, x)?;
-                    ops::activation(p.tape, pre, *act)?
+                    let (z, h) = c.forward_activation(p, x, *act)?;
+                    pre = z;
+                    h
                 }
                 Step::ConvT(c, act) => {
-                    pre = c.forward(p, x)?;
-                    ops::activation(p.tape, pre, *act)?
+                    let (z, h) = c.forward_activation(p, x, *act)?;
+                    pre = z;
+                    h
                 }
                 Step::Pool { ceil } => ops::max_pool2d(p.tape, x, 2, 2, 0, *ceil)?,
                 Step::Up => ops::upsample2d(p.tape, x, 2)?,

@@ -85,8 +85,7 @@ impl<B: Backend> Classifier<B> {
 
     pub fn logits(&self, p: &Bound<B>, mut x: Var) -> Result<Var> {
         for layer in &self.layers {
-            let z = layer.forward(p, x)?;
-            x = ops::activation(p.tape, z, Activation::Sigmoid)?;
+            x = layer.forward_activation(p, x, Activation::Sigmoid)?.1;
         }
         self.head.forward(p, x)
     }
