@@ -217,6 +217,52 @@ fn multithreaded_shapes_match_scalar() {
     check_levels(6, &dims);
 }
 
+/// Thin products (m <= 4) take a streaming path instead of the packed driver: m = 1..5 (5 is
+/// the packed driver again), primes, k = 1, long k, n not a multiple of its 1024-column blocks.
+#[test]
+fn thin_shapes_match_scalar() {
+    let shapes: &[(usize, usize, usize)] = &[
+        (1, 1, 1),
+        (1, 1, 1031),
+        (2, 1, 37),
+        (3, 1, 17),
+        (1, 2, 3),
+        (1, 3, 2053),
+        (2, 13, 1031),
+        (4, 7, 1025),
+        (5, 7, 1025),
+        (1, 4099, 3),
+        (2, 2053, 13),
+        (3, 65, 64),
+        (4, 129, 1),
+        (1, 20011, 5),
+        (2, 10007, 2),
+    ];
+    let dims: Vec<_> = shapes.iter().flat_map(|&(m, k, n)| all_flags(m, k, n)).collect();
+    check_levels(8, &dims);
+}
+
+/// Thin products above the threading threshold: split along n (columns of C, or rows of a
+/// transposed B), along k (fewer dot products than threads), and by batch item (many small
+/// thin products); plus batches with broadcast operands and gaps in C.
+#[test]
+fn thin_multithreaded_and_batched_match_scalar() {
+    let mut dims = all_flags(1, 144, 58_271);
+    dims.extend(all_flags(2, 58_271, 73));
+    dims.extend(all_flags(1, 8_388_617, 1));
+    dims.extend(all_flags(2, 4_194_319, 1));
+    dims.extend(all_flags(1, 100, 41).into_iter().map(|d| d.batched(2100, 0, 4100, 43)));
+    for &(m, k, n) in &[(1, 31, 67), (2, 67, 31), (2, 1, 29)] {
+        for base in all_flags(m, k, n) {
+            let (a, b, c) = (m * k, k * n, m * n);
+            dims.push(base.batched(3, a, b, c));
+            dims.push(base.batched(3, 0, b, c + 3));
+            dims.push(base.batched(4, a + 1, 0, c));
+        }
+    }
+    check_levels(9, &dims);
+}
+
 #[test]
 fn matmul_matches_scalar() {
     let mut rng = StdRng::seed_from_u64(7);
@@ -240,4 +286,30 @@ fn short_output_panics() {
 fn overlapping_batches_panic() {
     let mut c = [0.0f32; 8];
     matmul_scalar(&[0.0; 4], &[0.0; 4], &mut c, MatmulDims::new(2, 2, 2).batched(2, 0, 0, 2));
+}
+
+/// The conv autoencoder's last layer (16 -> 1 channels, 28x28, batch 128): best-of-N wall
+/// clock of the three thin products. `cargo test --release -p autoenc-kernels --test matmul
+/// -- --ignored --nocapture thin_shapes_timing`.
+#[test]
+#[ignore]
+fn thin_shapes_timing() {
+    let (k, n) = (144usize, 100_352usize);
+    let a = vec![0.5f32; n * k];
+    let b = vec![0.25f32; n * k];
+    let mut c = vec![0.0f32; n * k];
+    let shapes = [
+        ("fwd W·cols      1 x 144 x 100352", MatmulDims::new(1, k, n)),
+        ("dW dY·cols^T    1 x 100352 x 144 tB", MatmulDims::new(1, n, k).trans_b(true)),
+        ("dX W^T·dY       144 x 1 x 100352 tA", MatmulDims::new(k, 1, n).trans_a(true)),
+    ];
+    for (name, d) in shapes {
+        let mut best = f64::INFINITY;
+        for _ in 0..30 {
+            let t = std::time::Instant::now();
+            matmul(&a, &b, &mut c, d);
+            best = best.min(t.elapsed().as_secs_f64());
+        }
+        println!("{name}: best of 30 {:.3} ms", best * 1e3);
+    }
 }
