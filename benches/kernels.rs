@@ -188,7 +188,127 @@ fn add_op<B: Backend>(be: &B, len: usize) -> impl FnMut() + '_ {
     move || be.add(&x, &y, &out, len).expect("add")
 }
 
-/// The main GPU kernels beside their CPU twins (`.../gpu` and `.../cpu` ids of one name), on
+/// A kernel call on preallocated buffers: its name, the bytes it must move (for GB/s) and
+/// the call itself.
+type KernelCall<'a> = (&'static str, u64, Box<dyn FnMut() + 'a>);
+
+/// Every other kernel family of the `Backend` trait at one moderate size, built the same
+/// way on any backend so the CPU and GPU rows time identical work. Sizes: 2^18-element
+/// vectors (a 256 x 1024 batch), the conv AE's encoder.1 geometry at batch 16, a 256 x 256
+/// contractive encoder over 784 inputs.
+fn kernel_calls<B: Backend>(be: &B) -> Vec<KernelCall<'_>> {
+    use autoenc::backend::{Activation, AdamParams, ConvGeom, Loss, PoolGeom, SgdParams, UpsampleGeom};
+    let (rows, cols) = (256, 1024);
+    let len = rows * cols;
+    let buf = |n: usize| be.upload(&filled(n), "bench buffer").expect("upload");
+    let (x, y, dy, out, out2) = (buf(len), buf(len), buf(len), buf(len), buf(len));
+    let (probs, bias, scalar) = (be.upload(&vec![0.25; len], "bench p").expect("upload"), buf(cols), buf(1));
+    let f4 = 4u64 * len as u64;
+    let conv = ConvGeom {
+        batch: 16,
+        channels: 16,
+        height: 14,
+        width: 14,
+        kernel_h: 3,
+        kernel_w: 3,
+        stride: 1,
+        padding: 1,
+        dilation: 1,
+    };
+    let (img, cols_len) = (conv.image_len(), conv.col_rows() * conv.col_cols());
+    let (image, image2, colbuf) = (buf(img), buf(img), buf(cols_len));
+    let pool =
+        PoolGeom { batch: 16, channels: 16, height: 28, width: 28, kernel: 2, stride: 2, padding: 0, ceil_mode: false };
+    let up = UpsampleGeom { batch: 16, channels: 16, height: 14, width: 14, scale: 2 };
+    let (pin, pout) = (buf(pool.in_len()), buf(pool.out_len_total()));
+    let (pin2, argmax) = (buf(pool.in_len()), be.zeros(pool.out_len_total(), "bench argmax").expect("alloc"));
+    be.max_pool2d(&pin, &pout, &argmax, pool).expect("max_pool2d"); // valid argmax for the backward
+    let (uin, uout) = (buf(up.in_len()), buf(up.out_len()));
+    let (ch, ci) = (256, 784);
+    let (z, w, dz, dw) = (buf(rows * ch), buf(ch * ci), buf(rows * ch), buf(ch * ci));
+    let (p, g, m, v) = (buf(len), buf(len), buf(len), be.upload(&vec![1e-3; len], "bench v").expect("upload"));
+    let adam = AdamParams { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0, step: 1 };
+    let sgd = SgdParams { lr: 1e-3, momentum: 0.9, weight_decay: 0.0 };
+    let (pu, cu) = (pool.in_len() as u64 * 4, conv.col_rows() as u64 * conv.col_cols() as u64 * 4);
+    vec![
+        ("sigmoid_fwd", 2 * f4, {
+            let (x, o) = (x.clone(), out.clone());
+            Box::new(move || be.activation_forward(Activation::Sigmoid, &x, &o, len).expect("op"))
+        }),
+        ("sigmoid_bwd", 4 * f4, {
+            let (x, y, dy, out) = (x.clone(), y.clone(), dy.clone(), out2.clone());
+            Box::new(move || be.activation_backward(Activation::Sigmoid, &x, &y, &dy, &out, len).expect("op"))
+        }),
+        ("bias_relu_fwd", 3 * f4, {
+            let (x, b, z, o) = (y.clone(), bias.clone(), dy.clone(), out2.clone());
+            Box::new(move || be.bias_activation(Activation::Relu, &x, &b, &z, &o, rows, cols, 1).expect("op"))
+        }),
+        ("bias_grad", f4, {
+            let (d, b) = (dy.clone(), bias.clone());
+            Box::new(move || be.bias_grad(&d, &b, rows, cols, 1, false).expect("op"))
+        }),
+        ("sum_all", f4, {
+            let (x, s) = (y.clone(), scalar.clone());
+            Box::new(move || be.sum_all(&x, &s, len).expect("op"))
+        }),
+        ("bce_logits_fwd", 2 * f4, {
+            let (x, t, s) = (y.clone(), probs.clone(), scalar.clone());
+            Box::new(move || be.loss_forward(Loss::BceWithLogits, &x, &t, &s, rows, cols).expect("op"))
+        }),
+        ("bce_logits_bwd", 3 * f4, {
+            let (x, t, s, o) = (y.clone(), probs.clone(), scalar.clone(), out2.clone());
+            Box::new(move || be.loss_backward(Loss::BceWithLogits, &x, &t, &s, &o, rows, cols).expect("op"))
+        }),
+        ("adam", 7 * f4, Box::new(move || be.adam_update(&p, &g, &m, &v, len, adam).expect("op"))),
+        ("sgd", 5 * f4, {
+            let (p, g, m) = (buf(len), dy.clone(), buf(len));
+            Box::new(move || be.sgd_update(&p, &g, &m, len, sgd).expect("op"))
+        }),
+        ("im2col_16ch_14x14_b16", cu + 4 * img as u64, {
+            let (i, c) = (image.clone(), colbuf.clone());
+            Box::new(move || be.im2col(&i, &c, conv).expect("op"))
+        }),
+        (
+            "col2im_16ch_14x14_b16",
+            cu + 4 * img as u64,
+            Box::new(move || be.col2im(&colbuf, &image2, conv, false).expect("op")),
+        ),
+        (
+            "swap_axes_16x16x196",
+            8 * img as u64,
+            Box::new(move || be.swap_leading_axes(&image, &out2.clone(), 16, 16, 196).expect("op")),
+        ),
+        ("max_pool2d_fwd", pu * 3 / 2, {
+            let (i, o, a) = (pin.clone(), pout.clone(), argmax.clone());
+            Box::new(move || be.max_pool2d(&i, &o, &a, pool).expect("op"))
+        }),
+        (
+            "max_pool2d_bwd",
+            pu * 3 / 2,
+            Box::new(move || be.max_pool2d_backward(&pout, &argmax, &pin2, pool).expect("op")),
+        ),
+        ("upsample2d_fwd", 5 * up.in_len() as u64 * 4, {
+            let (i, o) = (uin.clone(), uout.clone());
+            Box::new(move || be.upsample2d(&i, &o, up).expect("op"))
+        }),
+        (
+            "upsample2d_bwd",
+            5 * up.in_len() as u64 * 4,
+            Box::new(move || be.upsample2d_backward(&uout, &uin, up).expect("op")),
+        ),
+        ("contractive_fwd", 4 * (rows * ch + ch * ci) as u64, {
+            let (z, w, s) = (z.clone(), w.clone(), scalar.clone());
+            Box::new(move || be.contractive_penalty(Activation::Sigmoid, &z, &w, &s, rows, ch, ci).expect("op"))
+        }),
+        ("contractive_bwd", 12 * (rows * ch + ch * ci) as u64, {
+            Box::new(move || {
+                be.contractive_backward(Activation::Sigmoid, &z, &w, &scalar, &dz, &dw, rows, ch, ci).expect("op")
+            })
+        }),
+    ]
+}
+
+/// Every GPU kernel family beside its CPU twin (`.../gpu` and `.../cpu` ids of one name), on
 /// `GpuBackend::new(None)` (the adapter `AUTOENC_ADAPTER` names, else the fastest); skipped
 /// with a note when there is no adapter. GPU rows are timed by [`run_gpu`] (device
 /// timestamps, or the host clock around a synchronised submit), CPU rows by [`run`]. Flat
@@ -227,6 +347,13 @@ fn gpu(c: &mut Criterion) {
     group.bench_function(BenchmarkId::new("add_1048576", "cpu"), |b| run(b, &mut op));
     let mut op = add_op(&gpu, len);
     group.bench_function(BenchmarkId::new("add_1048576", "gpu"), |b| run_gpu(b, &gpu, &sync, &mut op));
+
+    // Every other kernel family, CPU twin beside GPU, in GB/s of the bytes each must move.
+    for ((name, bytes, mut on_cpu), (_, _, mut on_gpu)) in kernel_calls(&cpu).into_iter().zip(kernel_calls(&gpu)) {
+        group.throughput(Throughput::BytesDecimal(bytes));
+        group.bench_function(BenchmarkId::new(name, "cpu"), |b| run(b, &mut on_cpu));
+        group.bench_function(BenchmarkId::new(name, "gpu"), |b| run_gpu(b, &gpu, &sync, &mut on_gpu));
+    }
 
     let layer = conv_ae_layers(CONV_BATCH)[1]; // encoder.1: 16 -> 8 channels at 14x14
     let name = conv_name(&layer);
