@@ -476,7 +476,17 @@ mod thin {
         Rows { a: &'a [f32], b: &'a [f32], c: OutPtr, d: MatmulDims, cols: Range<usize> },
         /// `trans_b`: `out[i * ldo + j] (+)= A_i[ks] · B_j[ks]` for `j` in `rows`, with `A` `m`
         /// contiguous rows of length `k` (row stride `k`) and B stored `[n,k]`.
-        Dots { a: &'a [f32], b: &'a [f32], out: OutPtr, ldo: usize, m: usize, k: usize, rows: Range<usize>, ks: Range<usize>, acc: bool },
+        Dots {
+            a: &'a [f32],
+            b: &'a [f32],
+            out: OutPtr,
+            ldo: usize,
+            m: usize,
+            k: usize,
+            rows: Range<usize>,
+            ks: Range<usize>,
+            acc: bool,
+        },
     }
 
     pub(super) fn matmul(level: SimdLevel, a: &[f32], b: &[f32], c: &mut [f32], d: MatmulDims) {
@@ -495,7 +505,9 @@ mod thin {
             let per = d.batch.div_ceil(nt);
             std::thread::scope(|s| {
                 for w in 1..nt {
-                    s.spawn(move || (w * per..((w + 1) * per).min(d.batch)).for_each(|t| product(level, a, b, out, &d, t, 1)));
+                    s.spawn(move || {
+                        (w * per..((w + 1) * per).min(d.batch)).for_each(|t| product(level, a, b, out, &d, t, 1))
+                    });
                 }
                 (0..per.min(d.batch)).for_each(|t| product(level, a, b, out, &d, t, 1));
             });
@@ -546,7 +558,17 @@ mod thin {
                 a
             };
             if n >= nt {
-                let jobs = (0..nt).map(|w| Job::Dots { a, b, out: c, ldo: n, m, k, rows: share(n, 1, nt, w), ks: 0..k, acc: d.accumulate });
+                let jobs = (0..nt).map(|w| Job::Dots {
+                    a,
+                    b,
+                    out: c,
+                    ldo: n,
+                    m,
+                    k,
+                    rows: share(n, 1, nt, w),
+                    ks: 0..k,
+                    acc: d.accumulate,
+                });
                 run_all(level, jobs.collect());
             } else {
                 // Few long dot products: split the depth, then add the partial sums in order.
