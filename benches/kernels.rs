@@ -10,7 +10,7 @@
 //! the wall clock, so that other work on a shared machine does not distort them (see [`run`]).
 
 use autoenc::backend::gpu::{GpuBackend, GpuBuf};
-use autoenc::bench::{conv_ae_layers, ConvBench, ConvLayer, CONV_BATCH};
+use autoenc::tools::bench::{conv_ae_layers, ConvBench, ConvLayer, CONV_BATCH};
 use autoenc::{Backend, CpuBackend};
 use autoenc_kernels::matmul::{matmul_with, MatmulDims};
 use autoenc_kernels::simd::{available_levels, threads};
@@ -136,7 +136,7 @@ fn conv_name(layer: &ConvLayer) -> String {
 /// conv2d and conv_transpose2d at every conv layer of the conv autoencoder at batch 128 on the
 /// CPU backend, forward (`fwd`: im2col + matmul + swap + bias, or swap + matmul + col2im + bias
 /// for the transposed conv) and backward (`bwd`: input, weight and bias gradients), issued on
-/// the `Backend` exactly as `autodiff::ops` issues them (`autoenc::bench::ConvBench`, tested
+/// the `Backend` exactly as `autodiff::ops` issues them (`autoenc::tools::bench::ConvBench`, tested
 /// against the tape). Throughput = the convolution's useful FLOPs, 2 per multiply-add
 /// (`ConvLayer::flops`; backward = 2x forward), not the im2col copies.
 fn conv(c: &mut Criterion) {

@@ -7,7 +7,6 @@
 
 pub mod autodiff;
 pub mod backend;
-pub mod bench;
 pub mod data;
 pub mod error;
 pub mod io;
@@ -16,8 +15,8 @@ pub mod nn;
 pub mod optim;
 pub mod run;
 pub mod tensor;
+pub mod tools;
 pub mod train;
-pub mod validate;
 
 pub use backend::cpu::CpuBackend;
 pub use backend::Backend;

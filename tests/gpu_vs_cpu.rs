@@ -1,9 +1,9 @@
-//! Every GPU kernel against the CPU reference on awkward shapes (see src/validate/).
+//! Every GPU kernel against the CPU reference on awkward shapes (see src/tools/validate/).
 //! Skips with a message when no adapter exists, unless AUTOENC_REQUIRE_GPU=1.
 
 use autoenc::backend::gpu::GpuBackend;
 use autoenc::backend::Backend;
-use autoenc::validate;
+use autoenc::tools::validate;
 
 fn gpu(checked: bool) -> Option<GpuBackend> {
     match GpuBackend::with_checks(None, checked) {

@@ -1,6 +1,6 @@
 //! Every differentiable op's tape gradient against central finite differences (CPU).
 
-use autoenc::autodiff::gradcheck;
+use autoenc::tools::gradcheck;
 use autoenc::{Backend, CpuBackend, Tensor};
 
 #[test]

@@ -1,7 +1,7 @@
 //! `gradcheck`, `validate`, `bench`, `info`.
 
 use super::BackendChoice;
-use autoenc::autodiff::gradcheck;
+use autoenc::tools::gradcheck;
 use autoenc::backend::gpu::GpuBackend;
 use autoenc::{Backend, CpuBackend, Result};
 use clap::Args;
@@ -58,8 +58,8 @@ pub fn validate(a: ValidateArgs) -> Result<ExitCode> {
     }
     let gpu = GpuBackend::new(a.adapter.as_deref())?;
     println!("validate: {} against the CPU reference (seed {})", gpu.describe(), a.seed);
-    autoenc::validate::print_header();
-    let rows = autoenc::validate::run_all(&gpu, a.seed, &mut |r| autoenc::validate::print_row(r))?;
+    autoenc::tools::validate::print_header();
+    let rows = autoenc::tools::validate::run_all(&gpu, a.seed, &mut |r| autoenc::tools::validate::print_row(r))?;
     let failed = rows.iter().filter(|r| !r.pass).count();
     println!("{} passed, {} failed", rows.len() - failed, failed);
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
@@ -79,8 +79,8 @@ pub struct BenchArgs {
 pub fn bench(a: BenchArgs) -> Result<ExitCode> {
     let mut out = std::io::stdout();
     match a.backend {
-        BackendChoice::Cpu => autoenc::bench::run_cpu(&a.sizes, &mut out)?,
-        BackendChoice::Gpu => autoenc::bench::run_gpu(&GpuBackend::new(a.adapter.as_deref())?, &a.sizes, &mut out)?,
+        BackendChoice::Cpu => autoenc::tools::bench::run_cpu(&a.sizes, &mut out)?,
+        BackendChoice::Gpu => autoenc::tools::bench::run_gpu(&GpuBackend::new(a.adapter.as_deref())?, &a.sizes, &mut out)?,
     }
     Ok(ExitCode::SUCCESS)
 }

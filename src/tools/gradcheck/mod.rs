@@ -16,8 +16,8 @@
 //! any wrong formula. Inputs are sampled away from kinks (relu at 0, max-pool ties) by more
 //! than eps so the finite difference never straddles one.
 
-use super::ops::{self, ConvParams};
-use super::tape::{Tape, Var};
+use crate::autodiff::ops::{self, ConvParams};
+use crate::autodiff::{Tape, Var};
 use crate::backend::{Activation, Backend, Loss};
 use crate::error::Result;
 use crate::tensor::{Shape, Tensor};
