@@ -1,8 +1,8 @@
 //! `gradcheck`, `validate`, `bench`, `info`.
 
 use super::BackendChoice;
-use autoenc::tools::gradcheck;
 use autoenc::backend::gpu::GpuBackend;
+use autoenc::tools::gradcheck;
 use autoenc::{Backend, CpuBackend, Result};
 use clap::Args;
 use std::process::ExitCode;
@@ -80,7 +80,9 @@ pub fn bench(a: BenchArgs) -> Result<ExitCode> {
     let mut out = std::io::stdout();
     match a.backend {
         BackendChoice::Cpu => autoenc::tools::bench::run_cpu(&a.sizes, &mut out)?,
-        BackendChoice::Gpu => autoenc::tools::bench::run_gpu(&GpuBackend::new(a.adapter.as_deref())?, &a.sizes, &mut out)?,
+        BackendChoice::Gpu => {
+            autoenc::tools::bench::run_gpu(&GpuBackend::new(a.adapter.as_deref())?, &a.sizes, &mut out)?
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -5,7 +5,7 @@
 //! - [`validate`]: every GPU kernel against the CPU reference (also tests/gpu_vs_cpu.rs);
 //! - [`gradcheck`]: every differentiable op's tape gradient against central finite
 //!   differences (also tests/gradcheck.rs);
-//! - [`bench`]: kernel timings, GFLOP/s, GB/s and roofline fractions (also benches/kernels.rs).
+//! - [`bench`](mod@bench): kernel timings, GFLOP/s, GB/s and roofline fractions (also benches/kernels.rs).
 
 pub mod bench;
 pub mod gradcheck;

@@ -13,9 +13,13 @@
 //! Adding cases: a `fn cases() -> Vec<Case>` in a file of this folder (see `conv.rs`),
 //! called from [`all_cases`].
 
+mod activation;
 pub mod conv;
 mod elementwise;
+mod loss;
 mod matmul;
+mod optim;
+mod reduce;
 
 use crate::backend::cpu::{CpuBackend, CpuBuf};
 use crate::backend::gpu::{GpuBackend, GpuBuf};
@@ -85,6 +89,11 @@ impl Pair<'_> {
         Ok(Both { cpu: self.cpu.upload(data, label)?, gpu: self.gpu.upload(data, label)?, len: data.len() })
     }
 
+    /// A uniform index in `0..n`.
+    pub fn rng_index(&mut self, n: usize) -> usize {
+        self.rng.random_range(0..n.max(1))
+    }
+
     /// Random input in `[lo, hi)` on both backends.
     pub fn input(&mut self, len: usize, lo: f32, hi: f32, label: &str) -> Result<Both> {
         let data = self.uniform(len, lo, hi);
@@ -133,6 +142,10 @@ impl Pair<'_> {
 pub fn all_cases() -> Vec<Case> {
     let mut v = matmul::cases();
     v.extend(elementwise::cases());
+    v.extend(reduce::cases());
+    v.extend(activation::cases());
+    v.extend(loss::cases());
+    v.extend(optim::cases());
     v.extend(conv::cases());
     v
 }
