@@ -11,6 +11,7 @@ pub mod bench;
 pub mod data;
 pub mod error;
 pub mod io;
+pub mod linalg;
 pub mod models;
 pub mod nn;
 pub mod optim;
