@@ -11,6 +11,7 @@
 pub mod activation;
 pub mod col2im;
 pub mod contractive;
+pub mod covariance;
 pub mod im2col;
 pub mod loss;
 pub mod matmul;

@@ -1,0 +1,135 @@
+//! The packed driver: cache blocking, the micro-kernel trait, and threads over output pieces.
+
+use super::pack::{pack_a, pack_b, Buffers, BUFFERS};
+use super::spec::{operands, Mat};
+use super::MatmulDims;
+use std::ops::Range;
+
+/// A register-blocked micro-kernel and the cache blocking that feeds it.
+pub(super) trait Kernel {
+    /// Rows (broadcast from A) and columns (vector lanes of B) of one register tile.
+    const MR: usize;
+    const NR: usize;
+    /// Depth of a packed block: an `MR x KC` A micro-panel should fit L1.
+    const KC: usize;
+    /// Width of a packed B block: `KC x NC` should fit L2. A multiple of `NR`.
+    const NC: usize;
+
+    /// `C[..mr, ..nr] = (C if add else 0) + Ap·Bp` over depth `kc`, where `Ap` holds `kc` groups
+    /// of `MR` values (one per row) and `Bp` holds `kc` groups of `NR` values (one per column).
+    ///
+    /// # Safety
+    /// `a` is readable for `kc * MR` floats, `b` for `kc * NR`; `c.add(r * ldc + j)` is
+    /// writable for `r < mr <= MR`, `j < nr <= NR`, and no other thread touches it;
+    /// the CPU has the features the kernel is compiled for.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn tile(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, mr: usize, nr: usize, add: bool);
+}
+
+/// Below this many multiply-adds (~40 us on one AVX-512 core) threads are not worth their
+/// start-up (tens of us to spawn and join); 256^3 and the autoencoder's layers are above it.
+pub(super) const PAR_MIN_MACS: usize = 1 << 23;
+
+/// The output pointer shared by the worker threads.
+#[derive(Clone, Copy)]
+pub(super) struct OutPtr(pub(super) *mut f32);
+// SAFETY: each worker writes only the output rows/columns (or batch items) of its own pieces,
+// which are disjoint; the scope joins every worker before the `&mut [f32]` borrow ends.
+unsafe impl Send for OutPtr {}
+// SAFETY: as above; the pointer itself is only copied, never used to create overlapping writes.
+unsafe impl Sync for OutPtr {}
+
+impl OutPtr {
+    /// A method rather than `.0`, so closures capture the whole `Send` wrapper.
+    pub(super) fn get(self) -> *mut f32 {
+        self.0
+    }
+}
+
+/// A rectangle of the output of product `t`.
+struct Piece {
+    t: usize,
+    rows: Range<usize>,
+    cols: Range<usize>,
+}
+
+pub(super) fn packed<K: Kernel>(a: &[f32], b: &[f32], c: &mut [f32], d: MatmulDims) {
+    let macs = d.batch * d.m * d.n * d.k.max(1);
+    let nt = if macs >= PAR_MIN_MACS { crate::simd::threads() } else { 1 };
+    let out = OutPtr(c.as_mut_ptr());
+    let work = |w: usize, bufs: &mut Buffers| {
+        for piece in pieces::<K>(&d, w, nt) {
+            let (op_a, op_b) = operands(a, b, &d, piece.t);
+            // SAFETY: `check` proved C holds every product's `m x n` block at `t * stride_c`.
+            let c_t = unsafe { out.get().add(piece.t * d.stride_c) };
+            gemm::<K>(op_a, op_b, OutPtr(c_t), &d, &piece, bufs);
+        }
+    };
+    let mut pool = Buffers::take::<K>(&d, nt);
+    let (first, rest) = pool[..nt].split_first_mut().expect("at least one thread");
+    if rest.is_empty() {
+        work(0, first);
+    } else {
+        std::thread::scope(|s| {
+            for (w, bufs) in rest.iter_mut().enumerate() {
+                s.spawn(move || work(w + 1, bufs));
+            }
+            work(0, first);
+        });
+    }
+    BUFFERS.set(pool);
+}
+
+/// The pieces worker `w` of `nt` computes. Many products: whole products per worker (no
+/// operand is packed twice). Few: each product split along its larger dimension, in whole tiles.
+fn pieces<K: Kernel>(d: &MatmulDims, w: usize, nt: usize) -> Vec<Piece> {
+    let share = |len: usize, unit: usize| {
+        let per = len.div_ceil(unit).div_ceil(nt) * unit;
+        (w * per).min(len)..((w + 1) * per).min(len)
+    };
+    if nt == 1 || d.batch >= 4 * nt {
+        share(d.batch, 1).map(|t| Piece { t, rows: 0..d.m, cols: 0..d.n }).collect()
+    } else if d.m >= d.n && d.m >= nt * K::MR {
+        (0..d.batch).map(|t| Piece { t, rows: share(d.m, K::MR), cols: 0..d.n }).collect()
+    } else if d.n >= nt * K::NR {
+        (0..d.batch).map(|t| Piece { t, rows: 0..d.m, cols: share(d.n, K::NR) }).collect()
+    } else {
+        share(d.batch, 1).map(|t| Piece { t, rows: 0..d.m, cols: 0..d.n }).collect()
+    }
+}
+
+/// One product's piece, single-threaded. `c` points at the product's `C[0][0]`.
+fn gemm<K: Kernel>(a: Mat, b: Mat, c: OutPtr, d: &MatmulDims, piece: &Piece, bufs: &mut Buffers) {
+    let ldc = d.n;
+    if d.k == 0 {
+        if !d.accumulate {
+            for i in piece.rows.clone() {
+                for j in piece.cols.clone() {
+                    // SAFETY: (i, j) is inside this product's C block and inside this worker's piece.
+                    unsafe { *c.get().add(i * ldc + j) = 0.0 };
+                }
+            }
+        }
+        return;
+    }
+    for jc in piece.cols.clone().step_by(K::NC) {
+        let nc = K::NC.min(piece.cols.end - jc);
+        for pc in (0..d.k).step_by(K::KC) {
+            let kc = K::KC.min(d.k - pc);
+            pack_b(b, pc, kc, jc, nc, K::NR, &mut bufs.b);
+            let add = d.accumulate || pc > 0;
+            for ic in piece.rows.clone().step_by(K::MR) {
+                let mr = K::MR.min(piece.rows.end - ic);
+                pack_a(a, ic, mr, pc, kc, K::MR, &mut bufs.a);
+                for (q, jr) in (jc..jc + nc).step_by(K::NR).enumerate() {
+                    let nr = K::NR.min(jc + nc - jr);
+                    let bp = &bufs.b[q * kc * K::NR..][..kc * K::NR];
+                    // SAFETY: the packed panels hold kc*MR and kc*NR floats (sliced above and in
+                    // `pack_a`); rows ic..ic+mr and columns jr..jr+nr lie inside this worker's
+                    // piece of the product's C block; `matmul_with` checked the CPU features.
+                    unsafe { K::tile(kc, bufs.a.as_ptr(), bp.as_ptr(), c.get().add(ic * ldc + jr), ldc, mr, nr, add) };
+                }
+            }
+        }
+    }
+}

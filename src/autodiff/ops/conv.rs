@@ -1,0 +1,203 @@
+//! Convolutions: `conv2d` and `conv_transpose2d` (each with its fused activation form).
+
+use super::*;
+
+/// Convolution hyper-parameters shared by conv2d and conv_transpose2d.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvParams {
+    pub stride: usize,
+    pub padding: usize,
+    pub dilation: usize,
+    /// conv_transpose2d only: extra rows/cols on the bottom/right of the output.
+    pub output_padding: usize,
+}
+
+impl Default for ConvParams {
+    fn default() -> Self {
+        ConvParams { stride: 1, padding: 0, dilation: 1, output_padding: 0 }
+    }
+}
+
+/// [`conv2d`] before its bias (im2col, matmul, swap to NCHW) and its backward.
+fn conv2d_parts<B: Backend>(t: &Tape<B>, x: Var, w: Var, b: Var, p: ConvParams) -> Result<Biased<B>> {
+    let be = t.backend();
+    let (xv, wv, bv) = (t.value(x), t.value(w), t.value(b));
+    let (xs, ws) = (xv.shape.dims().to_vec(), wv.shape.dims().to_vec());
+    ensure_shape!(xs.len() == 4 && ws.len() == 4, "conv2d: x {} and W {} must be 4-D", xv.shape, wv.shape);
+    let (n, c, h, wd) = (xs[0], xs[1], xs[2], xs[3]);
+    let (oc, kh, kw) = (ws[0], ws[2], ws[3]);
+    ensure_shape!(ws[1] == c && bv.numel() == oc, "conv2d: x {} W {} b {}", xv.shape, wv.shape, bv.shape);
+    ensure_shape!(
+        h + 2 * p.padding > p.dilation * (kh - 1) && wd + 2 * p.padding > p.dilation * (kw - 1),
+        "conv2d: kernel {kh}x{kw} larger than padded input {h}x{wd}"
+    );
+    let geom = ConvGeom {
+        batch: n,
+        channels: c,
+        height: h,
+        width: wd,
+        kernel_h: kh,
+        kernel_w: kw,
+        stride: p.stride,
+        padding: p.padding,
+        dilation: p.dilation,
+    };
+    let (oh, ow) = (geom.out_h(), geom.out_w());
+    let (ck, np, pix) = (geom.col_rows(), geom.col_cols(), oh * ow);
+    let cols = output(be, [ck, np], "conv2d cols")?;
+    be.im2col(&xv.buf, &cols.buf, geom)?;
+    let ycn = output(be, [oc, np], "conv2d W·cols")?;
+    be.matmul(&wv.buf, &cols.buf, &ycn.buf, MatmulDims::new(oc, ck, np))?;
+    let ynchw = output(be, [n, oc, oh, ow], "conv2d nchw")?;
+    be.swap_leading_axes(&ycn.buf, &ynchw.buf, oc, n, pix)?;
+    let back = Box::new(move |be: &B, dy: &Tensor<B>, needs: &[bool]| {
+        // dY in [OC, N*P] layout feeds both matmuls.
+        let dycn = output(be, [oc, np], "conv2d dY cn")?;
+        be.swap_leading_axes(&dy.buf, &dycn.buf, n, oc, pix)?;
+        let dx = if needs[0] {
+            // dcols = W^T dY, then col2im (the adjoint of im2col).
+            let dcols = output(be, [ck, np], "conv2d dcols")?;
+            be.matmul(&wv.buf, &dycn.buf, &dcols.buf, MatmulDims::new(ck, oc, np).trans_a(true))?;
+            let dx = output(be, xv.shape.clone(), "conv2d dx")?;
+            be.col2im(&dcols.buf, &dx.buf, geom, false)?;
+            Some(dx)
+        } else {
+            None
+        };
+        let dw = if needs[1] {
+            // dW = dY cols^T
+            let dw = output(be, wv.shape.clone(), "conv2d dW")?;
+            be.matmul(&dycn.buf, &cols.buf, &dw.buf, MatmulDims::new(oc, np, ck).trans_b(true))?;
+            Some(dw)
+        } else {
+            None
+        };
+        let db = if needs[2] {
+            let db = output(be, [oc], "conv2d db")?;
+            be.bias_grad(&dy.buf, &db.buf, n, oc, pix, false)?;
+            Some(db)
+        } else {
+            None
+        };
+        Ok(vec![dx, dw, db])
+    });
+    Ok(Biased { pre: ynchw, bias: bv, outer: n, channels: oc, inner: pix, back })
+}
+
+/// 2-D convolution: `x: [N, C, H, W]`, `w: [OC, C, KH, KW]`, `b: [OC]` -> `[N, OC, OH, OW]`.
+/// im2col to `[C*KH*KW, N*OH*OW]`, one matmul `W·cols -> [OC, N*OH*OW]`, then swap to NCHW
+/// and add the bias.
+pub fn conv2d<B: Backend>(t: &Tape<B>, x: Var, w: Var, b: Var, p: ConvParams) -> Result<Var> {
+    conv2d_parts(t, x, w, b, p)?.finish(t, "conv2d", &[x, w, b])
+}
+
+/// [`conv2d`] with its activation: the swap to NCHW is followed by one fused bias +
+/// activation kernel instead of a bias add and an activation. Returns `(z, h)`: `z` the
+/// conv2d node, `h = f(z)` the activation node.
+pub fn conv2d_activation<B: Backend>(
+    t: &Tape<B>,
+    x: Var,
+    w: Var,
+    b: Var,
+    p: ConvParams,
+    act: Activation,
+) -> Result<(Var, Var)> {
+    conv2d_parts(t, x, w, b, p)?.finish_activation(t, "conv2d", &[x, w, b], act)
+}
+
+/// [`conv_transpose2d`] before its bias (swap, matmul, col2im) and its backward.
+fn conv_transpose2d_parts<B: Backend>(t: &Tape<B>, x: Var, w: Var, b: Var, p: ConvParams) -> Result<Biased<B>> {
+    let be = t.backend();
+    let (xv, wv, bv) = (t.value(x), t.value(w), t.value(b));
+    let (xs, ws) = (xv.shape.dims().to_vec(), wv.shape.dims().to_vec());
+    ensure_shape!(xs.len() == 4 && ws.len() == 4, "conv_transpose2d: x {} and W {} must be 4-D", xv.shape, wv.shape);
+    let (n, ci, h, wd) = (xs[0], xs[1], xs[2], xs[3]);
+    let (co, kh, kw) = (ws[1], ws[2], ws[3]);
+    ensure_shape!(ws[0] == ci && bv.numel() == co, "conv_transpose2d: x {} W {} b {}", xv.shape, wv.shape, bv.shape);
+    ensure_shape!(
+        p.output_padding < p.stride.max(p.dilation),
+        "conv_transpose2d: output_padding {} must be smaller than stride or dilation",
+        p.output_padding
+    );
+    let out_size = |i: usize, k: usize| -> Option<usize> {
+        ((i - 1) * p.stride + p.dilation * (k - 1) + p.output_padding + 1).checked_sub(2 * p.padding)
+    };
+    let (Some(oh), Some(ow)) = (out_size(h, kh), out_size(wd, kw)) else {
+        return Err(crate::error::Error::Shape(format!(
+            "conv_transpose2d: padding {} too large for {h}x{wd}",
+            p.padding
+        )));
+    };
+    ensure_shape!(oh > 0 && ow > 0, "conv_transpose2d: empty output for input {h}x{wd}");
+    // The conv that maps the output space back onto the input space.
+    let geom = ConvGeom {
+        batch: n,
+        channels: co,
+        height: oh,
+        width: ow,
+        kernel_h: kh,
+        kernel_w: kw,
+        stride: p.stride,
+        padding: p.padding,
+        dilation: p.dilation,
+    };
+    ensure_shape!(geom.out_h() == h && geom.out_w() == wd, "conv_transpose2d: inconsistent geometry");
+    let (ck, np, pin) = (geom.col_rows(), geom.col_cols(), h * wd);
+    let xcn = output(be, [ci, np], "convT x cn")?;
+    be.swap_leading_axes(&xv.buf, &xcn.buf, n, ci, pin)?;
+    let cols = output(be, [ck, np], "convT cols")?;
+    be.matmul(&wv.buf, &xcn.buf, &cols.buf, MatmulDims::new(ck, ci, np).trans_a(true))?;
+    let ynb = output(be, [n, co, oh, ow], "convT col2im")?;
+    be.col2im(&cols.buf, &ynb.buf, geom, false)?;
+    let back = Box::new(move |be: &B, dy: &Tensor<B>, needs: &[bool]| {
+        // dcols = im2col(dy); dX = W dcols; dW = X dcols^T.
+        let dcols = output(be, [ck, np], "convT dcols")?;
+        be.im2col(&dy.buf, &dcols.buf, geom)?;
+        let dx = if needs[0] {
+            let dxcn = output(be, [ci, np], "convT dx cn")?;
+            be.matmul(&wv.buf, &dcols.buf, &dxcn.buf, MatmulDims::new(ci, ck, np))?;
+            let dx = output(be, xv.shape.clone(), "convT dx")?;
+            be.swap_leading_axes(&dxcn.buf, &dx.buf, ci, n, pin)?;
+            Some(dx)
+        } else {
+            None
+        };
+        let dw = if needs[1] {
+            let dw = output(be, wv.shape.clone(), "convT dW")?;
+            be.matmul(&xcn.buf, &dcols.buf, &dw.buf, MatmulDims::new(ci, np, ck).trans_b(true))?;
+            Some(dw)
+        } else {
+            None
+        };
+        let db = if needs[2] {
+            let db = output(be, [co], "convT db")?;
+            be.bias_grad(&dy.buf, &db.buf, n, co, oh * ow, false)?;
+            Some(db)
+        } else {
+            None
+        };
+        Ok(vec![dx, dw, db])
+    });
+    Ok(Biased { pre: ynb, bias: bv, outer: n, channels: co, inner: oh * ow, back })
+}
+
+/// Transposed convolution, PyTorch's `ConvTranspose2d`: `x: [N, CI, H, W]`,
+/// `w: [CI, CO, KH, KW]`, `b: [CO]` -> `[N, CO, OH, OW]` with
+/// `OH = (H-1)*stride - 2*padding + dilation*(KH-1) + output_padding + 1`.
+/// It is the adjoint of conv2d: matmul `W^T·X -> cols`, then col2im, then the bias.
+pub fn conv_transpose2d<B: Backend>(t: &Tape<B>, x: Var, w: Var, b: Var, p: ConvParams) -> Result<Var> {
+    conv_transpose2d_parts(t, x, w, b, p)?.finish(t, "conv_transpose2d", &[x, w, b])
+}
+
+/// [`conv_transpose2d`] with its activation (col2im, then one fused bias + activation
+/// kernel). Returns `(z, h)` as [`conv2d_activation`].
+pub fn conv_transpose2d_activation<B: Backend>(
+    t: &Tape<B>,
+    x: Var,
+    w: Var,
+    b: Var,
+    p: ConvParams,
+    act: Activation,
+) -> Result<(Var, Var)> {
+    conv_transpose2d_parts(t, x, w, b, p)?.finish_activation(t, "conv_transpose2d", &[x, w, b], act)
+}
