@@ -13,6 +13,7 @@
 use crate::autodiff::ops::ConvParams;
 use crate::backend::cpu::CpuBackend;
 use crate::backend::gpu::GpuBackend;
+use crate::backend::prelude::*;
 use crate::backend::{Activation, AdamParams, Backend, ConvGeom, Loss, MatmulDims};
 use crate::error::{Error, Result};
 use std::io::Write;
@@ -92,7 +93,7 @@ fn ramp(len: usize, k: f32) -> Vec<f32> {
 }
 
 /// Copies the first `len` values of one buffer into another (the bandwidth probe).
-type CopyFn<'a, B> = dyn Fn(&<B as Backend>::Buf, &<B as Backend>::Buf, usize) -> Result<()> + 'a;
+type CopyFn<'a, B> = dyn Fn(&<B as Core>::Buf, &<B as Core>::Buf, usize) -> Result<()> + 'a;
 
 /// Memory-bound kernels over `s*s` elements; `copy` runs the copy that sets the
 /// bandwidth roofline.

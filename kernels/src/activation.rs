@@ -21,6 +21,9 @@ pub enum Activation {
 }
 
 impl Activation {
+    /// Every activation, in code order (the GPU backend turns this list into WGSL constants).
+    pub const ALL: [Self; 5] = [Self::Identity, Self::Sigmoid, Self::Tanh, Self::Relu, Self::LeakyRelu];
+
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "identity" | "linear" | "none" => Self::Identity,

@@ -3,6 +3,7 @@
 use super::BackendChoice;
 use autoenc::autodiff::gradcheck;
 use autoenc::backend::gpu::GpuBackend;
+use autoenc::backend::prelude::*;
 use autoenc::{Backend, CpuBackend, Result};
 use clap::Args;
 use std::process::ExitCode;

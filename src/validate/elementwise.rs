@@ -6,7 +6,8 @@
 //! of absolute terms. Tolerances in f32 rounding units (EPS = 2^-23) or fixed 1e-5.
 
 use super::{Case, Pair, Row};
-use crate::backend::{Activation, AdamParams, Backend, Loss, SgdParams, BCE_EPS, LEAKY_RELU_SLOPE};
+use crate::backend::prelude::*;
+use crate::backend::{Activation, AdamParams, Loss, SgdParams, BCE_EPS, LEAKY_RELU_SLOPE};
 use crate::error::Result;
 use autoenc_kernels::loss::KL_EPS;
 

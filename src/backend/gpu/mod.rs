@@ -2,13 +2,20 @@
 //!
 //! Pieces: `context.rs` (adapter, device, error capture), `buffer.rs` ([`GpuBuf`] and the
 //! pool), `pipeline.rs` (modules, pipelines, bind groups: compiled / built once, cached),
-//! `recorder.rs` (one pending command encoder per step, uniform-parameter arena). One file
-//! per shader family holds the host side of its ops: `matmul.rs`, `reduce.rs`,
-//! `activation.rs`, `loss.rs`, `optim.rs`, `conv.rs` (im2col, col2im, pool, upsample),
-//! `contractive.rs`.
+//! `recorder.rs` (one pending command encoder per step, uniform-parameter arena),
+//! `consts.rs` (the Rust-defined constants prepended to every shader as WGSL `const`s).
+//! This file holds the backend and [`Core`]. One file per op family implements that
+//! family's trait as the host side of its shaders: `matmul.rs` ([`MatmulOps`]),
+//! `reduce.rs` ([`ReduceOps`]), `activation.rs` ([`ActivationOps`]), `loss.rs`
+//! ([`LossOps`]), `contractive.rs` ([`ContractiveOps`]), `conv.rs` ([`ConvOps`]: im2col,
+//! col2im, layout), `pool.rs` ([`PoolOps`]: pool, upsample), `optim.rs` ([`OptimOps`]).
 //!
 //! # How to add a kernel
 //!
+//! 0. The op: a method on its family trait in `src/backend/mod.rs` and the CPU kernel
+//!    `kernels/src/<family>.rs::<op>` (`tests/op_names.rs` pairs kernels and entry points
+//!    by name: the entry point is `<op>`, or `<op>_<pass>` for the passes of a
+//!    multi-pass op, in the shader of the same stem).
 //! 1. WGSL, in `shaders/<family>.wgsl`: buffers at `@group(0) @binding(0..)` in argument
 //!    order (`var<storage, read>` for inputs, `var<storage, read_write>` for outputs);
 //!    scalar parameters in one struct of at most 16 u32/f32 words at
@@ -19,16 +26,20 @@
 //!    `if (i >= p.len) { return; }`: [`GpuBackend::dispatch_1d`] spreads long grids over
 //!    x and y because one dimension holds at most 65535 workgroups. The entry points of
 //!    one shader share its `Params` struct: a kernel that needs a new parameter extends
-//!    that struct and the host file's `params()` together (see `activation.rs`).
-//! 2. Host, in `src/backend/gpu/<family>.rs`:
+//!    that struct and the host file's `params()` together (see `activation.rs`). Codes
+//!    shared with Rust (activations, losses) are never written as numbers: use the
+//!    `ACT_*` / `LOSS_*` constants that `consts.rs` prepends, and add new ones there.
+//! 2. Host, in `src/backend/gpu/<family>.rs`, inside that family's trait impl:
 //!    ```ignore
 //!    const SHADER: Shader = Shader { name: "reduce", source: include_str!("../../../shaders/reduce.wgsl") };
 //!    const ADD: Kernel = Kernel::new(SHADER, "add", "rrw"); // a, b read; out written
-//!    pub(super) fn add(gpu: &GpuBackend, a: &GpuBuf, b: &GpuBuf, out: &GpuBuf, len: usize) -> Result<()> {
-//!        gpu.check_len(a, len, "add a")?; // every index the shader touches is checked here:
-//!        gpu.check_len(b, len, "add b")?; // modules are built without runtime bounds checks
-//!        gpu.check_len(out, len, "add out")?;
-//!        gpu.dispatch_1d(&ADD, &[a, b, out], &[len as u32], len, 256)
+//!    impl ReduceOps for GpuBackend {
+//!        fn add(&self, a: &GpuBuf, b: &GpuBuf, out: &GpuBuf, len: usize) -> Result<()> {
+//!            self.check_len(a, len, "add a")?; // every index the shader touches is checked here:
+//!            self.check_len(b, len, "add b")?; // modules are built without runtime bounds checks
+//!            self.check_len(out, len, "add out")?;
+//!            self.dispatch_1d(&ADD, &[a, b, out], &[len as u32], len, 256)
+//!        }
 //!    }
 //!    ```
 //!    `dispatch` / `dispatch_1d` compile the pipeline on first use, reuse cached bind
@@ -38,6 +49,7 @@
 
 mod activation;
 mod buffer;
+mod consts;
 mod context;
 mod contractive;
 mod conv;
@@ -45,6 +57,7 @@ mod loss;
 mod matmul;
 mod optim;
 mod pipeline;
+mod pool;
 mod recorder;
 mod reduce;
 
@@ -152,18 +165,18 @@ impl GpuBackend {
         let ids = self.inner.pool.trim();
         self.inner.pipes.borrow_mut().forget_buffers(&ids);
     }
-    /// [`Backend::matmul`] with a chosen tile edge (64 or 128) instead of the automatic
+    /// [`MatmulOps::matmul`] with a chosen tile edge (64 or 128) instead of the automatic
     /// choice: for validation of both variants and for benchmarks.
     pub fn matmul_with_tile(&self, a: &GpuBuf, b: &GpuBuf, c: &GpuBuf, dims: MatmulDims, tile: usize) -> Result<()> {
         matmul::matmul_tile(self, a, b, c, dims, tile)
     }
     /// Copies the first `4 * len4` values of `src` to `dst` with a vec4 compute kernel:
     /// the bandwidth probe of `autoenc bench` (timestamps see compute passes, not the
-    /// transfer that [`Backend::copy`] records).
+    /// transfer that [`Core::copy`] records).
     pub fn copy_vec4(&self, src: &GpuBuf, dst: &GpuBuf, len4: usize) -> Result<()> {
-        reduce::copy4(self, src, dst, len4)
+        reduce::copy_vec4(self, src, dst, len4)
     }
-    /// The tile edge [`Backend::matmul`] picks for `dims`.
+    /// The tile edge [`MatmulOps::matmul`] picks for `dims`.
     pub fn matmul_tile_for(&self, dims: &MatmulDims) -> usize {
         matmul::tile_for(dims)
     }
@@ -360,7 +373,7 @@ impl GpuBackend {
     }
 }
 
-impl Backend for GpuBackend {
+impl Core for GpuBackend {
     type Buf = GpuBuf;
 
     fn name(&self) -> &'static str {
@@ -448,207 +461,5 @@ impl Backend for GpuBackend {
             self.inner.submits.set(self.inner.submits.get() + 1);
         }
         ctx.take_errors()
-    }
-
-    fn matmul(&self, a: &GpuBuf, b: &GpuBuf, c: &GpuBuf, dims: MatmulDims) -> Result<()> {
-        matmul::matmul(self, a, b, c, dims)
-    }
-
-    fn bias_add(
-        &self,
-        x: &GpuBuf,
-        bias: &GpuBuf,
-        out: &GpuBuf,
-        outer: usize,
-        channels: usize,
-        inner: usize,
-    ) -> Result<()> {
-        reduce::bias_add(self, x, bias, out, outer, channels, inner)
-    }
-
-    fn bias_grad(
-        &self,
-        dy: &GpuBuf,
-        out: &GpuBuf,
-        outer: usize,
-        channels: usize,
-        inner: usize,
-        accumulate: bool,
-    ) -> Result<()> {
-        reduce::bias_grad(self, dy, out, outer, channels, inner, accumulate)
-    }
-
-    fn sum_all(&self, x: &GpuBuf, out: &GpuBuf, len: usize) -> Result<()> {
-        reduce::sum_all(self, x, out, len)
-    }
-
-    fn add(&self, a: &GpuBuf, b: &GpuBuf, out: &GpuBuf, len: usize) -> Result<()> {
-        reduce::add(self, a, b, out, len)
-    }
-
-    fn mul(&self, a: &GpuBuf, b: &GpuBuf, out: &GpuBuf, len: usize) -> Result<()> {
-        reduce::mul(self, a, b, out, len)
-    }
-
-    fn scale(&self, x: &GpuBuf, alpha: f32, out: &GpuBuf, len: usize) -> Result<()> {
-        reduce::scale(self, x, alpha, out, len)
-    }
-
-    fn axpy(&self, alpha: f32, x: &GpuBuf, y: &GpuBuf, len: usize) -> Result<()> {
-        reduce::axpy(self, alpha, x, y, len)
-    }
-
-    fn scale_by_scalar(&self, x: &GpuBuf, s: &GpuBuf, alpha: f32, out: &GpuBuf, len: usize) -> Result<()> {
-        reduce::scale_by_scalar(self, x, s, alpha, out, len)
-    }
-
-    fn bias_activation(
-        &self,
-        act: Activation,
-        x: &GpuBuf,
-        bias: &GpuBuf,
-        z: &GpuBuf,
-        y: &GpuBuf,
-        outer: usize,
-        channels: usize,
-        inner: usize,
-    ) -> Result<()> {
-        activation::bias_forward(self, act, x, bias, z, y, outer, channels, inner)
-    }
-
-    fn activation_forward(&self, act: Activation, x: &GpuBuf, y: &GpuBuf, len: usize) -> Result<()> {
-        activation::forward(self, act, x, y, len)
-    }
-
-    fn activation_backward(
-        &self,
-        act: Activation,
-        x: &GpuBuf,
-        y: &GpuBuf,
-        dy: &GpuBuf,
-        dx: &GpuBuf,
-        len: usize,
-    ) -> Result<()> {
-        activation::backward(self, act, x, y, dy, dx, len)
-    }
-
-    fn loss_forward(
-        &self,
-        loss: Loss,
-        pred: &GpuBuf,
-        target: &GpuBuf,
-        out: &GpuBuf,
-        rows: usize,
-        cols: usize,
-    ) -> Result<()> {
-        loss::forward(self, loss, pred, target, out, rows, cols)
-    }
-
-    fn loss_backward(
-        &self,
-        loss: Loss,
-        pred: &GpuBuf,
-        target: &GpuBuf,
-        dout: &GpuBuf,
-        dpred: &GpuBuf,
-        rows: usize,
-        cols: usize,
-    ) -> Result<()> {
-        loss::backward(self, loss, pred, target, dout, dpred, rows, cols)
-    }
-
-    fn l1_penalty(&self, x: &GpuBuf, out: &GpuBuf, rows: usize, cols: usize) -> Result<()> {
-        loss::l1_penalty(self, x, out, rows, cols)
-    }
-
-    fn l1_penalty_backward(&self, x: &GpuBuf, dout: &GpuBuf, dx: &GpuBuf, rows: usize, cols: usize) -> Result<()> {
-        loss::l1_penalty_backward(self, x, dout, dx, rows, cols)
-    }
-
-    fn kl_sparsity(&self, rho_hat: &GpuBuf, rho: f32, out: &GpuBuf, len: usize) -> Result<()> {
-        loss::kl_sparsity(self, rho_hat, rho, out, len)
-    }
-
-    fn kl_sparsity_backward(
-        &self,
-        rho_hat: &GpuBuf,
-        rho: f32,
-        dout: &GpuBuf,
-        drho_hat: &GpuBuf,
-        len: usize,
-    ) -> Result<()> {
-        loss::kl_sparsity_backward(self, rho_hat, rho, dout, drho_hat, len)
-    }
-
-    fn contractive_penalty(
-        &self,
-        act: Activation,
-        z: &GpuBuf,
-        w: &GpuBuf,
-        out: &GpuBuf,
-        rows: usize,
-        hidden: usize,
-        inputs: usize,
-    ) -> Result<()> {
-        contractive::contractive_penalty(self, act, z, w, out, rows, hidden, inputs)
-    }
-
-    fn contractive_backward(
-        &self,
-        act: Activation,
-        z: &GpuBuf,
-        w: &GpuBuf,
-        dout: &GpuBuf,
-        dz: &GpuBuf,
-        dw: &GpuBuf,
-        rows: usize,
-        hidden: usize,
-        inputs: usize,
-    ) -> Result<()> {
-        contractive::contractive_backward(self, act, z, w, dout, dz, dw, rows, hidden, inputs)
-    }
-
-    fn im2col(&self, x: &GpuBuf, cols: &GpuBuf, geom: ConvGeom) -> Result<()> {
-        conv::im2col(self, x, cols, geom)
-    }
-
-    fn col2im(&self, cols: &GpuBuf, x: &GpuBuf, geom: ConvGeom, accumulate: bool) -> Result<()> {
-        conv::col2im(self, cols, x, geom, accumulate)
-    }
-
-    fn swap_leading_axes(&self, x: &GpuBuf, out: &GpuBuf, a: usize, b: usize, inner: usize) -> Result<()> {
-        conv::swap_leading_axes(self, x, out, a, b, inner)
-    }
-
-    fn max_pool2d(&self, x: &GpuBuf, y: &GpuBuf, argmax: &GpuBuf, geom: PoolGeom) -> Result<()> {
-        conv::max_pool2d(self, x, y, argmax, geom)
-    }
-
-    fn max_pool2d_backward(&self, dy: &GpuBuf, argmax: &GpuBuf, dx: &GpuBuf, geom: PoolGeom) -> Result<()> {
-        conv::max_pool2d_backward(self, dy, argmax, dx, geom)
-    }
-
-    fn upsample2d(&self, x: &GpuBuf, y: &GpuBuf, geom: UpsampleGeom) -> Result<()> {
-        conv::upsample2d(self, x, y, geom)
-    }
-
-    fn upsample2d_backward(&self, dy: &GpuBuf, dx: &GpuBuf, geom: UpsampleGeom) -> Result<()> {
-        conv::upsample2d_backward(self, dy, dx, geom)
-    }
-
-    fn sgd_update(&self, param: &GpuBuf, grad: &GpuBuf, velocity: &GpuBuf, len: usize, p: SgdParams) -> Result<()> {
-        optim::sgd_update(self, param, grad, velocity, len, p)
-    }
-
-    fn adam_update(
-        &self,
-        param: &GpuBuf,
-        grad: &GpuBuf,
-        m: &GpuBuf,
-        v: &GpuBuf,
-        len: usize,
-        p: AdamParams,
-    ) -> Result<()> {
-        optim::adam_update(self, param, grad, m, v, len, p)
     }
 }
