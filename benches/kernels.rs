@@ -10,8 +10,9 @@
 //! the wall clock, so that other work on a shared machine does not distort them (see [`run`]).
 
 use autoenc::backend::gpu::{GpuBackend, GpuBuf};
+use autoenc::backend::prelude::*;
 use autoenc::tools::bench::{conv_ae_layers, ConvBench, ConvLayer, CONV_BATCH};
-use autoenc::{Backend, CpuBackend};
+use autoenc::CpuBackend;
 use autoenc_kernels::matmul::{matmul_with, MatmulDims};
 use autoenc_kernels::simd::{available_levels, threads};
 use autoenc_kernels::SimdLevel;

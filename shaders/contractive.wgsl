@@ -4,7 +4,7 @@
 //   penalty = (1/rows) sum_j c_j s_j,   s_j = sum_i W_ji^2,   c_j = sum_r f'(z_rj)^2
 //   dz_rj  += dout (2/rows) f'(z_rj) f''(z_rj) s_j
 //   dW_ji  += dout (2/rows) W_ji c_j
-// Passes: contractive_stats (s and c, one workgroup per hidden unit j), then either
+// Passes: contractive_penalty_stats (s and c, one workgroup per hidden unit j), then either
 // contractive_penalty (one workgroup reduces sum_j c_j s_j) or contractive_backward
 // (elementwise over dz and dW at once). `stats` is a [2 * hidden] scratch buffer:
 // s_j at j, c_j at hidden + j.
@@ -13,23 +13,22 @@ struct Params {
     rows: u32,
     hidden: u32,
     inputs: u32,
-    act: u32, // Activation::code(): 0 identity, 1 sigmoid, 2 tanh, 3 relu, 4 leaky relu
+    act: u32, // an ACT_* code; ACT_* and LEAKY_RELU_SLOPE are prepended by the host (gpu/consts.rs)
 }
 
 const WG: u32 = 256u;
-const LEAKY_RELU_SLOPE: f32 = 0.01;
 
 // f'(z) and f''(z) for the activation code.
 fn dact(act: u32, z: f32) -> vec2<f32> {
     switch act {
-        case 1u: {
+        case ACT_SIGMOID: {
             // Clamped so that exp stays finite (WGSL lets compilers assume no inf);
             // |f'| < 2e-35 past the clamp anyway.
             let s = 1.0 / (1.0 + exp(-clamp(z, -80.0, 80.0)));
             let d = s * (1.0 - s);
             return vec2<f32>(d, d * (1.0 - 2.0 * s));
         }
-        case 2u: {
+        case ACT_TANH: {
             // From exp rather than the builtin: drivers may lower tanh to a fast
             // approximation (about 11 bits) or to an exp ratio that gives inf/inf = NaN
             // for large |z|. This form is accurate to a few ulps in absolute terms (all
@@ -39,10 +38,10 @@ fn dact(act: u32, z: f32) -> vec2<f32> {
             let d = 1.0 - t * t;
             return vec2<f32>(d, -2.0 * t * d);
         }
-        case 3u: {
+        case ACT_RELU: {
             return vec2<f32>(select(0.0, 1.0, z > 0.0), 0.0);
         }
-        case 4u: {
+        case ACT_LEAKY_RELU: {
             return vec2<f32>(select(LEAKY_RELU_SLOPE, 1.0, z > 0.0), 0.0);
         }
         default: {
@@ -51,7 +50,7 @@ fn dact(act: u32, z: f32) -> vec2<f32> {
     }
 }
 
-// ---- contractive_stats: z, w, stats, params --------------------------------------
+// ---- contractive_penalty_stats: z, w, stats, params --------------------------------------
 
 @group(0) @binding(0) var<storage, read> st_z: array<f32>;
 @group(0) @binding(1) var<storage, read> st_w: array<f32>;
@@ -65,7 +64,7 @@ var<workgroup> red_c: array<f32, WG>;
 // partial sums over W's row j (contiguous) and over z's column j (stride `hidden`),
 // then a tree reduction in workgroup memory.
 @compute @workgroup_size(256)
-fn contractive_stats(
+fn contractive_penalty_stats(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,

@@ -1,4 +1,4 @@
-// im2col and the leading-axis swap around it (CPU twin: kernels/src/im2col.rs).
+// im2col (CPU twin: kernels/src/im2col.rs; the axis swap around it is layout.wgsl).
 //
 // Column layout (batched): row (c*KH + ki)*KW + kj, column (n*OH + oh)*OW + ow of a
 // [C*KH*KW, N*OH*OW] matrix, so one matmul serves the whole batch. Padding reads 0.
@@ -58,36 +58,4 @@ fn im2col(
         v = x[((n * p.channels + c) * p.height + (hp - p.padding)) * p.width + (wp - p.padding)];
     }
     cols[idx] = v;
-}
-
-// ---- swap_leading_axes: [a, b, inner] -> [b, a, inner] ----------------------------
-
-struct SwapParams {
-    a: u32,
-    b: u32,
-    inner: u32,
-}
-
-// Same binding slots as im2col (input, output, params); an entry point only sees the
-// variables it uses, so the two layouts never meet.
-@group(0) @binding(0) var<storage, read> swap_x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> swap_out: array<f32>;
-@group(1) @binding(0) var<uniform> sp: SwapParams;
-
-// One invocation per output element: writes coalesce, and reads stay contiguous
-// within each `inner` run (HW planes for NCHW <-> CNHW).
-@compute @workgroup_size(256)
-fn swap_leading_axes(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
-) {
-    let idx = (wid.y * nwg.x + wid.x) * WG + lid;
-    if idx >= sp.a * sp.b * sp.inner {
-        return;
-    }
-    let k = idx % sp.inner;
-    let i = (idx / sp.inner) % sp.a; // out is [b, a, inner]: the a index varies faster
-    let j = idx / (sp.inner * sp.a);
-    swap_out[idx] = swap_x[(i * sp.b + j) * sp.inner + k];
 }

@@ -3,9 +3,9 @@
 //
 // 1-D kernels run 256 invocations per workgroup, one element each, over a 2-D grid
 // (x holds at most 65535 workgroups): i = (wid.y * nwg.x + wid.x) * 256 + lid.
-// Reductions are two-stage and atomics-free: `sum_partial` writes one partial sum per
+// Reductions are two-stage and atomics-free: `sum_all_partial` writes one partial sum per
 // workgroup (a fixed chunk of the input each, so the result is deterministic), then
-// `sum_finish` adds the partials in a single workgroup. Every tree reduction halves a
+// `sum_all_finish` adds the partials in a single workgroup. Every tree reduction halves a
 // 256-wide workgroup array.
 
 struct Params {
@@ -14,7 +14,7 @@ struct Params {
     inner: u32,
     flag: u32,     // bias_grad: 1 = accumulate into out
     alpha: f32,    // scale / axpy factor, fill value, sum scale
-    chunk: u32,    // sum_partial: elements per workgroup (multiple of 256)
+    chunk: u32,    // sum_all_partial: elements per workgroup (multiple of 256)
 }
 
 @group(1) @binding(0) var<uniform> p: Params;
@@ -26,7 +26,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> out1: array<f32>;
 @group(0) @binding(0) var<storage, read_write> out0: array<f32>;
 
-// vec4 views for the bandwidth probe `copy4`.
+// vec4 views for the bandwidth probe `copy`.
 @group(0) @binding(0) var<storage, read> in0_4: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read_write> out1_4: array<vec4<f32>>;
 
@@ -47,7 +47,7 @@ fn fill(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
 // out[i] = x[i] over len vec4s ("rw"): the bandwidth roofline of `autoenc bench`.
 @compute @workgroup_size(256)
-fn copy4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+fn copy(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
          @builtin(local_invocation_index) lid: u32) {
     let i = flat(wid, nwg, lid);
     if (i >= p.len) { return; }
@@ -169,7 +169,7 @@ fn bias_grad_planes(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
 // Stage 1 of a sum: workgroup g sums x[g*chunk .. min((g+1)*chunk, len)] and writes
 // alpha * sum to partials[g]. ("rw": x, partials)
 @compute @workgroup_size(256)
-fn sum_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+fn sum_all_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                @builtin(local_invocation_index) lid: u32) {
     let g = wid.y * nwg.x + wid.x;
     let start = g * p.chunk;
@@ -185,7 +185,7 @@ fn sum_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
 
 // Stage 2: out[0] = alpha * sum(partials[0..len]) in one workgroup. ("rw": partials, out)
 @compute @workgroup_size(256)
-fn sum_finish(@builtin(local_invocation_index) lid: u32) {
+fn sum_all_finish(@builtin(local_invocation_index) lid: u32) {
     var s = 0.0;
     for (var j = lid; j < p.len; j = j + WG) {
         s = s + in0[j];

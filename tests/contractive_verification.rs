@@ -9,8 +9,9 @@
 
 use autoenc::autodiff::{ops, Tape, Var};
 use autoenc::backend::gpu::GpuBackend;
+use autoenc::backend::prelude::*;
 use autoenc::backend::Activation;
-use autoenc::{Backend, CpuBackend, Tensor};
+use autoenc::{CpuBackend, Tensor};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 

@@ -2,7 +2,7 @@
 //! Skips with a message when no adapter exists, unless AUTOENC_REQUIRE_GPU=1.
 
 use autoenc::backend::gpu::GpuBackend;
-use autoenc::backend::Backend;
+use autoenc::backend::prelude::*;
 use autoenc::tools::validate;
 
 fn gpu(checked: bool) -> Option<GpuBackend> {
@@ -126,5 +126,5 @@ fn steady_state_allocates_nothing_and_counts_dispatches() {
     step(&g);
     assert_eq!(g.pool_stats().allocations, allocs, "second step allocated");
     assert_eq!(g.dispatch_count() - dispatches, 2, "sigmoid + one-workgroup sum");
-    assert_eq!(Backend::dispatch_count(&g), Some(g.dispatch_count()));
+    assert_eq!(Core::dispatch_count(&g), Some(g.dispatch_count()));
 }

@@ -1,7 +1,8 @@
 //! Every differentiable op's tape gradient against central finite differences (CPU).
 
+use autoenc::backend::prelude::*;
 use autoenc::tools::gradcheck;
-use autoenc::{Backend, CpuBackend, Tensor};
+use autoenc::{CpuBackend, Tensor};
 
 #[test]
 fn every_op_matches_finite_differences_on_cpu() {

@@ -30,7 +30,8 @@
 
 use autoenc::autodiff::{ops, Tape, Var};
 use autoenc::backend::gpu::GpuBackend;
-use autoenc::{Backend, CpuBackend, Tensor};
+use autoenc::backend::prelude::*;
+use autoenc::{CpuBackend, Tensor};
 use safetensors::{Dtype, SafeTensors};
 use serde_json::Value;
 use std::collections::HashMap;

@@ -6,6 +6,7 @@
 //! skipped with a note, unless AUTOENC_REQUIRE_GPU=1, which makes that a failure.
 
 use autoenc::backend::gpu::GpuBackend;
+use autoenc::backend::prelude::*;
 use autoenc::backend::Activation;
 use autoenc::data::datasets::{self, Dataset};
 use autoenc::data::noise::Noise;
@@ -16,7 +17,7 @@ use autoenc::models::stacked::{layer_config, train_classifier, Classifier};
 use autoenc::models::Model;
 use autoenc::optim::OptimizerKind;
 use autoenc::train::{self, EpochMetrics, TrainConfig};
-use autoenc::{Backend, CpuBackend};
+use autoenc::CpuBackend;
 use std::path::Path;
 
 fn gpu() -> Option<GpuBackend> {

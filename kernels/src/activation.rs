@@ -21,6 +21,9 @@ pub enum Activation {
 }
 
 impl Activation {
+    /// Every activation, in code order (the GPU backend turns this list into WGSL constants).
+    pub const ALL: [Self; 5] = [Self::Identity, Self::Sigmoid, Self::Tanh, Self::Relu, Self::LeakyRelu];
+
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "identity" | "linear" | "none" => Self::Identity,
@@ -93,7 +96,7 @@ pub fn activation_backward_with(level: SimdLevel, act: Activation, x: &[f32], y:
 ///
 /// Not a separate SIMD kernel: it composes the SIMD `reduce::bias_add` and
 /// [`activation_forward`] over the whole tensor. The fusion that saves a launch is the
-/// GPU's (`shaders/activation.wgsl` `bias_forward`); on the CPU a second pass over `z`
+/// GPU's (`shaders/activation.wgsl` `bias_activation`); on the CPU a second pass over `z`
 /// costs little, and running the very same kernels keeps the results bit-identical to a
 /// bias add followed by an activation.
 #[allow(clippy::too_many_arguments)]

@@ -41,6 +41,22 @@ pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
     axpy_with(level(), alpha, x, y)
 }
 
+/// `out = (alpha * s) * x`: the twin of the shader that reads `s` from a device buffer
+/// (the upstream gradient of a scalar). The factor is rounded once, then [`scale`] runs.
+pub fn scale_by_scalar(x: &[f32], s: f32, alpha: f32, out: &mut [f32]) {
+    scale(x, alpha * s, out)
+}
+
+/// `out[i] = value` (the slice's `fill`, which the compiler vectorizes: no SIMD twin).
+pub fn fill(out: &mut [f32], value: f32) {
+    out.fill(value)
+}
+
+/// `dst = src` over `src.len()` elements (`dst` at least as long; a plain slice copy).
+pub fn copy(src: &[f32], dst: &mut [f32]) {
+    dst[..src.len()].copy_from_slice(src)
+}
+
 // ---- chosen level (panics if this CPU lacks it) -------------------------------------
 
 pub fn bias_add_with(
@@ -152,6 +168,11 @@ pub fn scale_scalar(x: &[f32], alpha: f32, out: &mut [f32]) {
     for (o, &v) in out.iter_mut().zip(x) {
         *o = alpha * v;
     }
+}
+
+/// Spec of [`scale_by_scalar`]: `alpha * s` rounded once, then [`scale_scalar`].
+pub fn scale_by_scalar_scalar(x: &[f32], s: f32, alpha: f32, out: &mut [f32]) {
+    scale_scalar(x, alpha * s, out)
 }
 
 /// `y += alpha * x` as a multiply then an add (no fused multiply-add), like the SIMD versions.

@@ -1,17 +1,15 @@
-//! Convolution data movement (im2col, col2im, swap_leading_axes) and pooling kernels:
+//! Convolution data movement (im2col, col2im) and pooling kernels:
 //! fast paths against the scalar specification, the specification against independent
 //! naive definitions, and every backward against its forward (adjoint identities).
+//! `layout.rs` and `upsample.rs` test the axis swap and the upsampling.
 
 use autoenc_kernels::col2im::{col2im, col2im_fast, col2im_scalar};
-use autoenc_kernels::im2col::{
-    im2col, im2col_fast, im2col_scalar, swap_leading_axes, swap_leading_axes_fast, swap_leading_axes_scalar,
-};
+use autoenc_kernels::im2col::{im2col, im2col_fast, im2col_scalar};
 use autoenc_kernels::pool::{
     max_pool2d, max_pool2d_backward, max_pool2d_backward_fast, max_pool2d_backward_scalar, max_pool2d_fast,
-    max_pool2d_scalar, upsample2d, upsample2d_backward, upsample2d_backward_fast, upsample2d_backward_scalar,
-    upsample2d_fast, upsample2d_scalar,
+    max_pool2d_scalar,
 };
-use autoenc_kernels::{ConvGeom, PoolGeom, UpsampleGeom};
+use autoenc_kernels::{ConvGeom, PoolGeom};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -125,19 +123,6 @@ fn pool_geoms() -> Vec<PoolGeom> {
             }
         }
     }
-    out
-}
-
-fn upsample_geoms() -> Vec<UpsampleGeom> {
-    let mut out = Vec::new();
-    for (batch, channels) in [(1, 1), (3, 4)] {
-        for (height, width) in [(7, 7), (5, 9), (1, 1)] {
-            for scale in [1, 2, 3] {
-                out.push(UpsampleGeom { batch, channels, height, width, scale });
-            }
-        }
-    }
-    out.push(UpsampleGeom { batch: 8, channels: 8, height: 40, width: 40, scale: 2 });
     out
 }
 
@@ -310,31 +295,6 @@ fn im2col_small_case_by_hand() {
     let tap11 = [1., 2., 3., 0.,  4., 5., 6., 0.,  7., 8., 9., 0.,  0., 0., 0., 0.];
     assert_eq!(&cols[..16], &tap00);
     assert_eq!(&cols[48..], &tap11);
-}
-
-// ---- swap_leading_axes --------------------------------------------------------------------
-
-#[test]
-fn swap_leading_axes_fast_matches_scalar_and_twice_is_identity() {
-    let mut rng = StdRng::seed_from_u64(6);
-    let shapes = [(1, 1, 1), (1, 5, 3), (5, 1, 3), (3, 4, 1), (7, 5, 17), (33, 17, 2), (64, 32, 196), (700, 500, 1)];
-    for (a, b, inner) in shapes {
-        let x = random(&mut rng, a * b * inner);
-        let mut want = vec![f32::NAN; x.len()];
-        swap_leading_axes_scalar(&x, &mut want, a, b, inner);
-        let mut got = vec![f32::NAN; x.len()];
-        swap_leading_axes_fast(&x, &mut got, a, b, inner);
-        assert_bitwise(&format!("swap fast {a}x{b}x{inner}"), &got, &want);
-        let mut got = vec![f32::NAN; x.len()];
-        swap_leading_axes(&x, &mut got, a, b, inner);
-        assert_bitwise(&format!("swap {a}x{b}x{inner}"), &got, &want);
-        // Spot check of the definition: out[j, i, k] = x[i, j, k].
-        let (i, j, k) = (a - 1, b / 2, inner - 1);
-        assert_eq!(want[(j * a + i) * inner + k], x[(i * b + j) * inner + k]);
-        let mut back = vec![f32::NAN; x.len()];
-        swap_leading_axes(&want, &mut back, b, a, inner);
-        assert_bitwise(&format!("swap twice {a}x{b}x{inner}"), &back, &x);
-    }
 }
 
 // ---- max pooling ----------------------------------------------------------------------------
@@ -529,46 +489,4 @@ fn max_pool2d_backward_matches_finite_differences() {
     let (analytic, scale) = dot(&dx, &v);
     // Only dx's f32 sums of overlapping windows' dy round.
     assert_close("pool finite differences", fd, analytic, scale, 1e-5);
-}
-
-// ---- upsampling -----------------------------------------------------------------------------
-
-#[test]
-fn upsample2d_fast_matches_scalar_and_definition() {
-    let mut rng = StdRng::seed_from_u64(11);
-    for g in upsample_geoms() {
-        let x = random(&mut rng, g.in_len());
-        let mut want = vec![f32::NAN; g.out_len()];
-        upsample2d_scalar(&x, &mut want, g);
-        let mut got = vec![f32::NAN; g.out_len()];
-        upsample2d_fast(&x, &mut got, g);
-        assert_bitwise(&format!("upsample fast {g:?}"), &got, &want);
-        let mut got = vec![f32::NAN; g.out_len()];
-        upsample2d(&x, &mut got, g);
-        assert_bitwise(&format!("upsample {g:?}"), &got, &want);
-        // Spot check: the last output comes from the last input of its plane.
-        assert_eq!(want[g.out_len() - 1], x[g.in_len() - 1]);
-    }
-}
-
-#[test]
-fn upsample2d_backward_is_adjoint_and_fast_matches_scalar() {
-    let mut rng = StdRng::seed_from_u64(12);
-    for g in upsample_geoms() {
-        let x = random(&mut rng, g.in_len());
-        let dy = random(&mut rng, g.out_len());
-        let mut y = vec![0.0; g.out_len()];
-        upsample2d(&x, &mut y, g);
-        let mut want = vec![f32::NAN; g.in_len()];
-        upsample2d_backward_scalar(&dy, &mut want, g);
-        let mut got = vec![f32::NAN; g.in_len()];
-        upsample2d_backward_fast(&dy, &mut got, g);
-        assert_bitwise(&format!("upsample backward fast {g:?}"), &got, &want);
-        let mut dx = vec![f32::NAN; g.in_len()];
-        upsample2d_backward(&dy, &mut dx, g);
-        assert_bitwise(&format!("upsample backward {g:?}"), &dx, &want);
-        let (lhs, scale) = dot(&y, &dy);
-        let (rhs, _) = dot(&x, &dx);
-        assert_close(&format!("upsample adjoint {g:?}"), lhs, rhs, scale, 1e-5);
-    }
 }

@@ -50,6 +50,31 @@ fn elementwise_ops_every_level_match_scalar() {
     }
 }
 
+/// The twins of reduce.wgsl's `fill`, `copy` and `scale_by_scalar`: `scale_by_scalar` is
+/// `scale` by the factor `alpha * s` rounded once (what the shader computes).
+#[test]
+fn fill_copy_scale_by_scalar_match_definitions() {
+    let mut rng = rng(3);
+    for n in LENS {
+        let x = rand_vec(&mut rng, n, -3.0, 3.0);
+        let (s, alpha) = (1.7f32, 0.37f32);
+        let mut want = vec![0.0f32; n];
+        reduce::scale_scalar(&x, alpha * s, &mut want);
+        let mut got = vec![f32::NAN; n];
+        reduce::scale_by_scalar_scalar(&x, s, alpha, &mut got);
+        assert_close32(&format!("scale_by_scalar_scalar n={n}"), &got, &want, 0.0, 0.0);
+        let mut got = vec![f32::NAN; n];
+        reduce::scale_by_scalar(&x, s, alpha, &mut got);
+        assert_close32(&format!("scale_by_scalar n={n}"), &got, &want, EXACT_REL, 0.0);
+        let mut out = vec![f32::NAN; n + 3];
+        reduce::fill(&mut out, 2.5);
+        assert!(out.iter().all(|&v| v == 2.5), "fill n={n}");
+        reduce::copy(&x, &mut out);
+        assert_eq!(&out[..n], &x[..], "copy n={n}");
+        assert!(out[n..].iter().all(|&v| v == 2.5), "copy leaves the tail, n={n}");
+    }
+}
+
 #[test]
 fn elementwise_scalar_matches_f64() {
     let mut rng = rng(2);

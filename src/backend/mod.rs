@@ -2,11 +2,24 @@
 //!
 //! Everything above this module (tape, layers, models, training loop) is generic over
 //! [`Backend`] and never knows whether it runs on the CPU reference kernels or on WGSL
-//! shaders. Adding an op means: one method here, one CPU kernel (`kernels/src/<family>.rs`),
-//! one WGSL shader (`shaders/<family>.wgsl`), one backward arm in `autodiff/ops.rs`.
+//! shaders.
+//!
+//! The op set is split by family, one trait per kernel family: [`Core`] (memory), then
+//! [`MatmulOps`], [`ReduceOps`], [`ActivationOps`], [`LossOps`], [`ContractiveOps`],
+//! [`ConvOps`], [`PoolOps`] and [`OptimOps`]. [`Backend`] is their sum, implemented for
+//! every type that implements them all. `cpu/<family>.rs` and `gpu/<family>.rs` each
+//! implement one family. Generic code takes `B: Backend`; code that calls ops on a
+//! concrete `CpuBackend` / `GpuBackend` imports the traits with
+//! `use crate::backend::prelude::*`.
+//!
+//! Adding an op means: one method on its family trait here, its CPU kernel
+//! (`kernels/src/<family>.rs`) called from `cpu/<family>.rs`, its WGSL entry point (named
+//! as the kernel, in `shaders/<family>.wgsl`) dispatched from `gpu/<family>.rs`, and one
+//! backward arm in `autodiff/ops.rs`. `tests/op_names.rs` checks that kernels and shader
+//! entries carry the same names.
 //!
 //! Conventions shared by every op:
-//! - Storage is f32. Buffers are opaque handles (`Backend::Buf`); data moves only through
+//! - Storage is f32. Buffers are opaque handles (`Core::Buf`); data moves only through
 //!   `upload` / `download`.
 //! - The output buffer is the last argument and is fully overwritten, unless the op says
 //!   it accumulates (`accumulate: true` adds into it).
@@ -25,14 +38,12 @@ pub use autoenc_kernels::im2col::ConvGeom;
 pub use autoenc_kernels::loss::{Loss, BCE_EPS};
 pub use autoenc_kernels::matmul::MatmulDims;
 pub use autoenc_kernels::optim::{AdamParams, SgdParams};
-pub use autoenc_kernels::pool::{PoolGeom, UpsampleGeom};
+pub use autoenc_kernels::pool::PoolGeom;
 pub use autoenc_kernels::simd::SimdLevel;
+pub use autoenc_kernels::upsample::UpsampleGeom;
 
-/// The op set. See the module docs for the conventions.
-// Kernel entry points take their buffers and every dimension explicitly, like the CPU
-// kernels and the shaders they mirror, so long argument lists are the design.
-#[allow(clippy::too_many_arguments)]
-pub trait Backend: Clone + 'static {
+/// Memory and bookkeeping: buffers in and out, fills, copies, flushing.
+pub trait Core: Clone + 'static {
     /// A cheap, clonable handle to device (or host) f32 storage.
     type Buf: Clone;
 
@@ -41,7 +52,6 @@ pub trait Backend: Clone + 'static {
     /// A human-readable description (SIMD level, adapter name).
     fn describe(&self) -> String;
 
-    // ---- memory -------------------------------------------------------------------
     /// A buffer of `len` elements, all zero. `label` names it in errors (e.g. a
     /// size over the device's storage-binding limit).
     fn zeros(&self, len: usize, label: &str) -> Result<Self::Buf>;
@@ -63,11 +73,15 @@ pub trait Backend: Clone + 'static {
     fn dispatch_count(&self) -> Option<u64> {
         None
     }
+}
 
-    // ---- matmul.rs ------------------------------------------------------------------
+/// `kernels/src/matmul.rs`, `shaders/matmul.wgsl`.
+pub trait MatmulOps: Core {
     fn matmul(&self, a: &Self::Buf, b: &Self::Buf, c: &Self::Buf, dims: MatmulDims) -> Result<()>;
+}
 
-    // ---- reduce.rs: bias, sums, elementwise -----------------------------------------
+/// `kernels/src/reduce.rs`, `shaders/reduce.wgsl`: bias, sums, elementwise arithmetic.
+pub trait ReduceOps: Core {
     /// `out[o,c,i] = x[o,c,i] + bias[c]` over a tensor viewed as `[outer, channels, inner]`
     /// (dense layers: `[rows, cols, 1]`; NCHW conv: `[N, C, H*W]`).
     fn bias_add(
@@ -79,7 +93,7 @@ pub trait Backend: Clone + 'static {
         channels: usize,
         inner: usize,
     ) -> Result<()>;
-    /// `out[c] (+)= sum_{o,i} x[o,c,i]`: the bias gradient of [`Backend::bias_add`].
+    /// `out[c] (+)= sum_{o,i} x[o,c,i]`: the bias gradient of [`ReduceOps::bias_add`].
     fn bias_grad(
         &self,
         dy: &Self::Buf,
@@ -102,10 +116,15 @@ pub trait Backend: Clone + 'static {
     /// `out = alpha * s[0] * x`: multiplies by a scalar that lives on the device (the
     /// upstream gradient of a scalar), so nothing is read back.
     fn scale_by_scalar(&self, x: &Self::Buf, s: &Self::Buf, alpha: f32, out: &Self::Buf, len: usize) -> Result<()>;
+}
 
-    // ---- activation.rs --------------------------------------------------------------
+/// `kernels/src/activation.rs`, `shaders/activation.wgsl`.
+// Kernel entry points take their buffers and every dimension explicitly, like the CPU
+// kernels and the shaders they mirror, so long argument lists are the design.
+#[allow(clippy::too_many_arguments)]
+pub trait ActivationOps: Core {
     /// `z[o,c,i] = x[o,c,i] + bias[c]` and `y = f(z)` over a tensor viewed as
-    /// `[outer, channels, inner]` (as [`Backend::bias_add`]), both outputs written: a
+    /// `[outer, channels, inner]` (as [`ReduceOps::bias_add`]), both outputs written: a
     /// layer's bias and activation in one kernel (one GPU dispatch instead of two). `z` is
     /// kept for the activation's backward and the contractive penalty.
     fn bias_activation(
@@ -131,8 +150,13 @@ pub trait Backend: Clone + 'static {
         dx: &Self::Buf,
         len: usize,
     ) -> Result<()>;
+}
 
-    // ---- loss.rs ----------------------------------------------------------------------
+/// `kernels/src/loss.rs`, `shaders/loss.wgsl`: losses and the activity / sparsity penalties.
+// Kernel entry points take their buffers and every dimension explicitly, like the CPU
+// kernels and the shaders they mirror, so long argument lists are the design.
+#[allow(clippy::too_many_arguments)]
+pub trait LossOps: Core {
     /// `out[0] = loss(pred, target)` for `[rows, cols]` tensors (see [`Loss`]).
     fn loss_forward(
         &self,
@@ -177,8 +201,13 @@ pub trait Backend: Clone + 'static {
         drho_hat: &Self::Buf,
         len: usize,
     ) -> Result<()>;
+}
 
-    // ---- contractive.rs -----------------------------------------------------------------
+/// `kernels/src/contractive.rs`, `shaders/contractive.wgsl`.
+// Kernel entry points take their buffers and every dimension explicitly, like the CPU
+// kernels and the shaders they mirror, so long argument lists are the design.
+#[allow(clippy::too_many_arguments)]
+pub trait ContractiveOps: Core {
     /// Contractive penalty of the encoder `h = f(z)`, `z = x W^T + b`, `W: [hidden, inputs]`,
     /// `z: [rows, hidden]`: `out[0] = (1/rows) sum_r sum_j f'(z_rj)^2 * sum_i W_ji^2`
     /// (the batch mean of `||J_f(x)||_F^2`). `f` is sigmoid, tanh, relu (subgradient:
@@ -193,7 +222,7 @@ pub trait Backend: Clone + 'static {
         hidden: usize,
         inputs: usize,
     ) -> Result<()>;
-    /// Gradients of [`Backend::contractive_penalty`] scaled by `dout[0]`:
+    /// Gradients of [`ContractiveOps::contractive_penalty`] scaled by `dout[0]`:
     /// `dz_rj += dout * (2/rows) f'(z_rj) f''(z_rj) * sum_i W_ji^2` and
     /// `dw_ji += dout * (2/rows) W_ji * sum_r f'(z_rj)^2`. Both accumulate.
     fn contractive_backward(
@@ -208,8 +237,11 @@ pub trait Backend: Clone + 'static {
         hidden: usize,
         inputs: usize,
     ) -> Result<()>;
+}
 
-    // ---- im2col.rs / col2im.rs ----------------------------------------------------------
+/// Conv data movement: `im2col`, `col2im` and `layout` (`kernels/src/<stem>.rs`,
+/// `shaders/<stem>.wgsl`).
+pub trait ConvOps: Core {
     /// NCHW image `x` -> column matrix `cols` (layout in [`ConvGeom`]).
     fn im2col(&self, x: &Self::Buf, cols: &Self::Buf, geom: ConvGeom) -> Result<()>;
     /// The adjoint of im2col: scatters-adds `cols` back into image `x` (overwritten,
@@ -218,8 +250,10 @@ pub trait Backend: Clone + 'static {
     /// `[a, b, inner] -> [b, a, inner]`: swaps the two leading axes (NCHW <-> CNHW, which
     /// turns the batched matmul's `[C_out, N*P]` result into NCHW and back).
     fn swap_leading_axes(&self, x: &Self::Buf, out: &Self::Buf, a: usize, b: usize, inner: usize) -> Result<()>;
+}
 
-    // ---- pool.rs ------------------------------------------------------------------------
+/// `pool` and `upsample` (`kernels/src/<stem>.rs`, `shaders/<stem>.wgsl`).
+pub trait PoolOps: Core {
     /// Max pooling; `argmax` receives, per output, the flat index `h*W + w` of the winning
     /// input within its channel plane, stored as the bit pattern of a u32
     /// (`f32::from_bits`). Padding never wins.
@@ -229,8 +263,10 @@ pub trait Backend: Clone + 'static {
     fn upsample2d(&self, x: &Self::Buf, y: &Self::Buf, geom: UpsampleGeom) -> Result<()>;
     /// `dx` (overwritten) = sum of `dy` over each `scale x scale` block.
     fn upsample2d_backward(&self, dy: &Self::Buf, dx: &Self::Buf, geom: UpsampleGeom) -> Result<()>;
+}
 
-    // ---- optim.rs -----------------------------------------------------------------------
+/// `kernels/src/optim.rs`, `shaders/optim.wgsl`.
+pub trait OptimOps: Core {
     /// In place on `param` and `velocity`.
     fn sgd_update(
         &self,
@@ -250,4 +286,23 @@ pub trait Backend: Clone + 'static {
         len: usize,
         p: AdamParams,
     ) -> Result<()>;
+}
+
+/// The whole op set: every family. Implemented for any type that implements them all, so a
+/// backend only implements the family traits.
+pub trait Backend:
+    Core + MatmulOps + ReduceOps + ActivationOps + LossOps + ContractiveOps + ConvOps + PoolOps + OptimOps
+{
+}
+
+impl<T> Backend for T where
+    T: Core + MatmulOps + ReduceOps + ActivationOps + LossOps + ContractiveOps + ConvOps + PoolOps + OptimOps
+{
+}
+
+/// The traits, for calling ops on a concrete backend: `use autoenc::backend::prelude::*;`.
+pub mod prelude {
+    pub use super::{
+        ActivationOps, Backend, ContractiveOps, ConvOps, Core, LossOps, MatmulOps, OptimOps, PoolOps, ReduceOps,
+    };
 }

@@ -1,6 +1,7 @@
 //! Commands that use a finished run directory: `reconstruct` and `interpolate`.
 
 use autoenc::backend::gpu::GpuBackend;
+use autoenc::backend::prelude::*;
 use autoenc::backend::Activation;
 use autoenc::data::datasets::{self, Dataset};
 use autoenc::io::images::write_grid;
@@ -9,7 +10,7 @@ use autoenc::models::conv::{ConvAutoencoder, Decoder};
 use autoenc::models::Model;
 use autoenc::run::{load_params, read_config, MODEL_FILE};
 use autoenc::train;
-use autoenc::{Backend, CpuBackend, Error, Result};
+use autoenc::{CpuBackend, Error, Result};
 use clap::Args;
 use serde_json::Value;
 use std::path::{Path, PathBuf};

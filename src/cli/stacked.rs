@@ -2,6 +2,7 @@
 //! classifier on the top code, fine-tuned with the stack (or alone on the frozen stack).
 
 use super::train::TrainArgs;
+use autoenc::backend::prelude::*;
 use autoenc::data::datasets::Dataset;
 use autoenc::data::noise::Noise;
 use autoenc::io::checkpoint::write_atomic;
@@ -11,7 +12,7 @@ use autoenc::models::stacked::{layer_config, train_classifier, Classifier, Class
 use autoenc::optim::OptimizerKind;
 use autoenc::run::{save_params, CONFIG_FILE, MODEL_FILE};
 use autoenc::train::{self, EpochMetrics, TrainConfig};
-use autoenc::{Backend, Error, Result};
+use autoenc::{Error, Result};
 use std::path::Path;
 use std::process::ExitCode;
 

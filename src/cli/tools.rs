@@ -2,8 +2,9 @@
 
 use super::BackendChoice;
 use autoenc::backend::gpu::GpuBackend;
+use autoenc::backend::prelude::*;
 use autoenc::tools::gradcheck;
-use autoenc::{Backend, CpuBackend, Result};
+use autoenc::{CpuBackend, Result};
 use clap::Args;
 use std::process::ExitCode;
 

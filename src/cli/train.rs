@@ -3,6 +3,7 @@
 
 use super::BackendChoice;
 use autoenc::backend::gpu::GpuBackend;
+use autoenc::backend::prelude::*;
 use autoenc::backend::Activation;
 use autoenc::data::datasets::{self, Dataset};
 use autoenc::data::noise::Noise;
@@ -13,7 +14,7 @@ use autoenc::models::Model;
 use autoenc::optim::OptimizerKind;
 use autoenc::run::RunWriter;
 use autoenc::train::{self, TrainConfig};
-use autoenc::{Backend, CpuBackend, Error, Result};
+use autoenc::{CpuBackend, Error, Result};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;

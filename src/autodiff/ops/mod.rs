@@ -64,7 +64,7 @@ impl<B: Backend> Biased<B> {
         Ok(t.push(op, y, inputs, self.back))
     }
 
-    /// `z = pre + bias` and `h = f(z)` by one [`Backend::bias_activation`]; records `z` as
+    /// `z = pre + bias` and `h = f(z)` by one [`ActivationOps::bias_activation`](crate::backend::ActivationOps::bias_activation); records `z` as
     /// `op` over `inputs` (the backward of [`Biased::finish`]) and `h` as the activation
     /// node of [`activation`] over `z`. Returns `(z, h)`.
     fn finish_activation(self, t: &Tape<B>, op: &'static str, inputs: &[Var], act: Activation) -> Result<(Var, Var)> {

@@ -1,19 +1,19 @@
 //! Host side of `shaders/contractive.wgsl`: the closed-form contractive penalty and its
 //! gradients.
 //!
-//! Both ops first run `contractive_stats` (one workgroup per hidden unit j) into a
+//! Both ops first run `contractive_penalty_stats` (one workgroup per hidden unit j) into a
 //! pooled `[2 * hidden]` scratch buffer holding `s_j = sum_i W_ji^2` and
 //! `c_j = sum_r f'(z_rj)^2`; then the penalty is one single-workgroup reduction of
 //! `sum_j c_j s_j / rows`, and the backward is one elementwise pass that updates dz and
 //! dW together. Two dispatches per op.
 
-use super::{Activation, GpuBackend, GpuBuf, Kernel, Shader};
+use super::{Activation, ContractiveOps, GpuBackend, GpuBuf, Kernel, Shader};
 use crate::ensure_shape;
 use crate::error::{Error, Result};
 
 const SHADER: Shader = Shader { name: "contractive", source: include_str!("../../../shaders/contractive.wgsl") };
 
-const K_STATS: Kernel = Kernel::new(SHADER, "contractive_stats", "rrw");
+const K_STATS: Kernel = Kernel::new(SHADER, "contractive_penalty_stats", "rrw");
 const K_PENALTY: Kernel = Kernel::new(SHADER, "contractive_penalty", "rw");
 const K_BACKWARD: Kernel = Kernel::new(SHADER, "contractive_backward", "rrrrww");
 
@@ -54,51 +54,53 @@ fn stats(gpu: &GpuBackend, params: &[u32; 4], z: &GpuBuf, w: &GpuBuf, hidden: us
     Ok(stats)
 }
 
-#[allow(clippy::too_many_arguments)]
-pub(super) fn contractive_penalty(
-    gpu: &GpuBackend,
-    act: Activation,
-    z: &GpuBuf,
-    w: &GpuBuf,
-    out: &GpuBuf,
-    rows: usize,
-    hidden: usize,
-    inputs: usize,
-) -> Result<()> {
-    check(gpu, "contractive_penalty", z, w, rows, hidden, inputs)?;
-    gpu.check_len(out, 1, "contractive_penalty out")?;
-    let params = [rows as u32, hidden as u32, inputs as u32, act.code()];
-    let s = stats(gpu, &params, z, w, hidden)?;
-    // hidden == 0 skips the stats pass; the reduction still writes out[0] = 0.
-    gpu.dispatch(&K_PENALTY, &[&s, out], &params, [1, 1, 1])
-}
+#[allow(clippy::too_many_arguments)] // the trait's signatures
+impl ContractiveOps for GpuBackend {
+    fn contractive_penalty(
+        &self,
+        act: Activation,
+        z: &GpuBuf,
+        w: &GpuBuf,
+        out: &GpuBuf,
+        rows: usize,
+        hidden: usize,
+        inputs: usize,
+    ) -> Result<()> {
+        check(self, "contractive_penalty", z, w, rows, hidden, inputs)?;
+        self.check_len(out, 1, "contractive_penalty out")?;
+        let params = [rows as u32, hidden as u32, inputs as u32, act.code()];
+        let s = stats(self, &params, z, w, hidden)?;
+        // hidden == 0 skips the stats pass; the reduction still writes out[0] = 0.
+        self.dispatch(&K_PENALTY, &[&s, out], &params, [1, 1, 1])
+    }
 
-#[allow(clippy::too_many_arguments)]
-pub(super) fn contractive_backward(
-    gpu: &GpuBackend,
-    act: Activation,
-    z: &GpuBuf,
-    w: &GpuBuf,
-    dout: &GpuBuf,
-    dz: &GpuBuf,
-    dw: &GpuBuf,
-    rows: usize,
-    hidden: usize,
-    inputs: usize,
-) -> Result<()> {
-    let (zn, wn) = check(gpu, "contractive_backward", z, w, rows, hidden, inputs)?;
-    gpu.check_len(dout, 1, "contractive_backward dout")?;
-    gpu.check_len(dz, zn, "contractive_backward dz")?;
-    gpu.check_len(dw, wn, "contractive_backward dW")?;
-    let params = [rows as u32, hidden as u32, inputs as u32, act.code()];
-    let s = stats(gpu, &params, z, w, hidden)?;
-    gpu.dispatch_1d(&K_BACKWARD, &[z, w, dout, &s, dz, dw], &params, zn.max(wn), WG)
+    fn contractive_backward(
+        &self,
+        act: Activation,
+        z: &GpuBuf,
+        w: &GpuBuf,
+        dout: &GpuBuf,
+        dz: &GpuBuf,
+        dw: &GpuBuf,
+        rows: usize,
+        hidden: usize,
+        inputs: usize,
+    ) -> Result<()> {
+        let (zn, wn) = check(self, "contractive_backward", z, w, rows, hidden, inputs)?;
+        self.check_len(dout, 1, "contractive_backward dout")?;
+        self.check_len(dz, zn, "contractive_backward dz")?;
+        self.check_len(dw, wn, "contractive_backward dW")?;
+        let params = [rows as u32, hidden as u32, inputs as u32, act.code()];
+        let s = stats(self, &params, z, w, hidden)?;
+        self.dispatch_1d(&K_BACKWARD, &[z, w, dout, &s, dz, dw], &params, zn.max(wn), WG)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::GpuBackend;
-    use crate::backend::{Activation, Backend};
+    use crate::backend::prelude::*;
+    use crate::backend::Activation;
     use crate::error::Error;
 
     #[test]

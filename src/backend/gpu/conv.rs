@@ -1,43 +1,40 @@
-//! Host side of `shaders/im2col.wgsl`, `shaders/col2im.wgsl` and `shaders/pool.wgsl`:
-//! im2col, col2im, swap_leading_axes, max pooling and nearest-neighbour upsampling.
+//! [`ConvOps`], the host side of `shaders/im2col.wgsl`, `shaders/col2im.wgsl` and
+//! `shaders/layout.wgsl`: im2col, col2im and swap_leading_axes (pooling and upsampling are
+//! in `pool.rs`).
 //!
 //! The modules run without runtime bounds checks, so every index a shader computes is
 //! bounded here first: the geometry must be well formed (no zero kernel or stride, a
 //! window that fits the padded image), every extent must fit the shaders' u32
 //! arithmetic, and every buffer must hold what the op reads or writes.
 
-use super::{ConvGeom, GpuBackend, GpuBuf, Kernel, PoolGeom, Shader, UpsampleGeom};
+use super::{ConvGeom, ConvOps, GpuBackend, GpuBuf, Kernel, Shader};
 use crate::ensure_shape;
 use crate::error::Result;
 
 const IM2COL: Shader = Shader { name: "im2col", source: include_str!("../../../shaders/im2col.wgsl") };
 const COL2IM: Shader = Shader { name: "col2im", source: include_str!("../../../shaders/col2im.wgsl") };
-const POOL: Shader = Shader { name: "pool", source: include_str!("../../../shaders/pool.wgsl") };
+const LAYOUT: Shader = Shader { name: "layout", source: include_str!("../../../shaders/layout.wgsl") };
 
 const K_IM2COL: Kernel = Kernel::new(IM2COL, "im2col", "rw");
-const K_SWAP: Kernel = Kernel::new(IM2COL, "swap_leading_axes", "rw");
+const K_SWAP: Kernel = Kernel::new(LAYOUT, "swap_leading_axes", "rw");
 const K_COL2IM: Kernel = Kernel::new(COL2IM, "col2im", "rw");
-const K_MAX_POOL: Kernel = Kernel::new(POOL, "max_pool2d", "rww");
-const K_MAX_POOL_BW: Kernel = Kernel::new(POOL, "max_pool2d_backward", "rrw");
-const K_UPSAMPLE: Kernel = Kernel::new(POOL, "upsample2d", "rw");
-const K_UPSAMPLE_BW: Kernel = Kernel::new(POOL, "upsample2d_backward", "rw");
 
-/// Invocations per workgroup of every kernel here (one element each).
-const WG: usize = 256;
+/// Invocations per workgroup of every kernel here and in `pool.rs` (one element each).
+pub(super) const WG: usize = 256;
 
 /// `a * b` or a shape error when it overflows `usize`.
-fn mul(a: usize, b: usize, what: &str) -> Result<usize> {
+pub(super) fn mul(a: usize, b: usize, what: &str) -> Result<usize> {
     a.checked_mul(b).ok_or_else(|| crate::error::Error::Shape(format!("{what}: size overflows")))
 }
 
 /// The shaders index with u32: every element count and coordinate must stay below 2^32.
-fn check_u32(n: usize, what: &str) -> Result<()> {
+pub(super) fn check_u32(n: usize, what: &str) -> Result<()> {
     ensure_shape!(n < u32::MAX as usize, "{what}: {n} exceeds the GPU kernels' u32 indexing");
     Ok(())
 }
 
 /// Product of `dims`, checked against overflow and the u32 index range.
-fn count(dims: &[usize], what: &str) -> Result<usize> {
+pub(super) fn count(dims: &[usize], what: &str) -> Result<usize> {
     let n = dims.iter().try_fold(1usize, |acc, &d| mul(acc, d, what))?;
     check_u32(n, what)?;
     Ok(n)
@@ -91,128 +88,35 @@ fn conv_params(g: &ConvGeom, oh: usize, ow: usize, accumulate: bool) -> [u32; 12
     ]
 }
 
-pub(super) fn im2col(gpu: &GpuBackend, x: &GpuBuf, cols: &GpuBuf, geom: ConvGeom) -> Result<()> {
-    let (oh, ow, image, col_len) = conv_dims(&geom, "im2col")?;
-    gpu.check_len(x, image, "im2col x")?;
-    gpu.check_len(cols, col_len, "im2col cols")?;
-    gpu.dispatch_1d(&K_IM2COL, &[x, cols], &conv_params(&geom, oh, ow, false), col_len, WG)
-}
-
-/// A gather (one invocation per image element), see col2im.wgsl.
-pub(super) fn col2im(gpu: &GpuBackend, cols: &GpuBuf, x: &GpuBuf, geom: ConvGeom, accumulate: bool) -> Result<()> {
-    let (oh, ow, image, col_len) = conv_dims(&geom, "col2im")?;
-    gpu.check_len(cols, col_len, "col2im cols")?;
-    gpu.check_len(x, image, "col2im x")?;
-    gpu.dispatch_1d(&K_COL2IM, &[cols, x], &conv_params(&geom, oh, ow, accumulate), image, WG)
-}
-
-pub(super) fn swap_leading_axes(
-    gpu: &GpuBackend,
-    x: &GpuBuf,
-    out: &GpuBuf,
-    a: usize,
-    b: usize,
-    inner: usize,
-) -> Result<()> {
-    let len = count(&[a, b, inner], "swap_leading_axes")?;
-    gpu.check_len(x, len, "swap_leading_axes x")?;
-    gpu.check_len(out, len, "swap_leading_axes out")?;
-    gpu.dispatch_1d(&K_SWAP, &[x, out], &[a as u32, b as u32, inner as u32], len, WG)
-}
-
-/// Validates a pooling geometry and returns `(out_h, out_w, in_len, out_len)`.
-/// (`PoolGeom::out_h` underflows on a kernel larger than the padded image.)
-fn pool_dims(g: &PoolGeom, op: &str) -> Result<(usize, usize, usize, usize)> {
-    ensure_shape!(g.kernel > 0 && g.stride > 0, "{op}: kernel {} and stride {} must be at least 1", g.kernel, g.stride);
-    for (size, axis) in [(g.height, "height"), (g.width, "width")] {
-        let padded = mul(2, g.padding, op)?.saturating_add(size);
-        // Window ends reach below padded + stride + kernel.
-        check_u32(padded.saturating_add(g.stride).saturating_add(g.kernel), &format!("{op}: padded {axis}"))?;
-        ensure_shape!(
-            g.kernel <= padded,
-            "{op}: kernel {} exceeds padded input {axis} {padded} ({size} + 2*{})",
-            g.kernel,
-            g.padding
-        );
+impl ConvOps for GpuBackend {
+    fn im2col(&self, x: &GpuBuf, cols: &GpuBuf, geom: ConvGeom) -> Result<()> {
+        let (oh, ow, image, col_len) = conv_dims(&geom, "im2col")?;
+        self.check_len(x, image, "im2col x")?;
+        self.check_len(cols, col_len, "im2col cols")?;
+        self.dispatch_1d(&K_IM2COL, &[x, cols], &conv_params(&geom, oh, ow, false), col_len, WG)
     }
-    let (oh, ow) = (g.out_h(), g.out_w());
-    let input = count(&[g.batch, g.channels, g.height, g.width], &format!("{op} input"))?;
-    let output = count(&[g.batch, g.channels, oh, ow], &format!("{op} output"))?;
-    Ok((oh, ow, input, output))
-}
 
-/// The pool.wgsl `PoolParams` struct.
-fn pool_params(g: &PoolGeom, oh: usize, ow: usize) -> [u32; 9] {
-    [
-        g.batch as u32,
-        g.channels as u32,
-        g.height as u32,
-        g.width as u32,
-        g.kernel as u32,
-        g.stride as u32,
-        g.padding as u32,
-        oh as u32,
-        ow as u32,
-    ]
-}
+    /// A gather (one invocation per image element), see col2im.wgsl.
+    fn col2im(&self, cols: &GpuBuf, x: &GpuBuf, geom: ConvGeom, accumulate: bool) -> Result<()> {
+        let (oh, ow, image, col_len) = conv_dims(&geom, "col2im")?;
+        self.check_len(cols, col_len, "col2im cols")?;
+        self.check_len(x, image, "col2im x")?;
+        self.dispatch_1d(&K_COL2IM, &[cols, x], &conv_params(&geom, oh, ow, accumulate), image, WG)
+    }
 
-/// `argmax` is an f32 buffer holding u32 bit patterns; the shader binds it as `array<u32>`.
-pub(super) fn max_pool2d(gpu: &GpuBackend, x: &GpuBuf, y: &GpuBuf, argmax: &GpuBuf, geom: PoolGeom) -> Result<()> {
-    let (oh, ow, input, output) = pool_dims(&geom, "max_pool2d")?;
-    gpu.check_len(x, input, "max_pool2d x")?;
-    gpu.check_len(y, output, "max_pool2d y")?;
-    gpu.check_len(argmax, output, "max_pool2d argmax")?;
-    gpu.dispatch_1d(&K_MAX_POOL, &[x, y, argmax], &pool_params(&geom, oh, ow), output, WG)
-}
-
-/// A gather over the windows containing each input (see pool.wgsl). The argmax values
-/// are only compared, never used as addresses, so garbage in `argmax` cannot read out of
-/// bounds.
-pub(super) fn max_pool2d_backward(
-    gpu: &GpuBackend,
-    dy: &GpuBuf,
-    argmax: &GpuBuf,
-    dx: &GpuBuf,
-    geom: PoolGeom,
-) -> Result<()> {
-    let (oh, ow, input, output) = pool_dims(&geom, "max_pool2d_backward")?;
-    gpu.check_len(dy, output, "max_pool2d_backward dy")?;
-    gpu.check_len(argmax, output, "max_pool2d_backward argmax")?;
-    gpu.check_len(dx, input, "max_pool2d_backward dx")?;
-    gpu.dispatch_1d(&K_MAX_POOL_BW, &[dy, argmax, dx], &pool_params(&geom, oh, ow), input, WG)
-}
-
-/// Validates an upsampling geometry and returns `(in_len, out_len)`.
-fn upsample_dims(g: &UpsampleGeom, op: &str) -> Result<(usize, usize)> {
-    ensure_shape!(g.scale > 0, "{op}: scale must be at least 1");
-    let input = count(&[g.batch, g.channels, g.height, g.width], &format!("{op} input"))?;
-    let output = count(&[g.batch, g.channels, g.height, g.scale, g.width, g.scale], &format!("{op} output"))?;
-    Ok((input, output))
-}
-
-fn upsample_params(g: &UpsampleGeom) -> [u32; 5] {
-    [g.batch as u32, g.channels as u32, g.height as u32, g.width as u32, g.scale as u32]
-}
-
-pub(super) fn upsample2d(gpu: &GpuBackend, x: &GpuBuf, y: &GpuBuf, geom: UpsampleGeom) -> Result<()> {
-    let (input, output) = upsample_dims(&geom, "upsample2d")?;
-    gpu.check_len(x, input, "upsample2d x")?;
-    gpu.check_len(y, output, "upsample2d y")?;
-    gpu.dispatch_1d(&K_UPSAMPLE, &[x, y], &upsample_params(&geom), output, WG)
-}
-
-/// A gather: each input element sums its `scale x scale` block.
-pub(super) fn upsample2d_backward(gpu: &GpuBackend, dy: &GpuBuf, dx: &GpuBuf, geom: UpsampleGeom) -> Result<()> {
-    let (input, output) = upsample_dims(&geom, "upsample2d_backward")?;
-    gpu.check_len(dy, output, "upsample2d_backward dy")?;
-    gpu.check_len(dx, input, "upsample2d_backward dx")?;
-    gpu.dispatch_1d(&K_UPSAMPLE_BW, &[dy, dx], &upsample_params(&geom), input, WG)
+    fn swap_leading_axes(&self, x: &GpuBuf, out: &GpuBuf, a: usize, b: usize, inner: usize) -> Result<()> {
+        let len = count(&[a, b, inner], "swap_leading_axes")?;
+        self.check_len(x, len, "swap_leading_axes x")?;
+        self.check_len(out, len, "swap_leading_axes out")?;
+        self.dispatch_1d(&K_SWAP, &[x, out], &[a as u32, b as u32, inner as u32], len, WG)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::GpuBackend;
-    use crate::backend::{Backend, ConvGeom, PoolGeom, UpsampleGeom};
+    use crate::backend::prelude::*;
+    use crate::backend::{ConvGeom, PoolGeom, UpsampleGeom};
     use crate::error::Error;
 
     fn gpu() -> Option<GpuBackend> {

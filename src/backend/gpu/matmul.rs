@@ -1,6 +1,6 @@
 //! Host side of `shaders/matmul.wgsl`: shape checks, tile-size choice, grid splitting.
 
-use super::{GpuBackend, GpuBuf, Kernel, MatmulDims, Shader};
+use super::{GpuBackend, GpuBuf, Kernel, MatmulDims, MatmulOps, Shader};
 use crate::error::Result;
 
 const SHADER: Shader = Shader { name: "matmul", source: include_str!("../../../shaders/matmul.wgsl") };
@@ -28,10 +28,6 @@ pub(crate) fn tile_for(dims: &MatmulDims) -> usize {
     } else {
         64
     }
-}
-
-pub(super) fn matmul(gpu: &GpuBackend, a: &GpuBuf, b: &GpuBuf, c: &GpuBuf, dims: MatmulDims) -> Result<()> {
-    matmul_tile(gpu, a, b, c, dims, tile_for(&dims))
 }
 
 /// `matmul` with a chosen tile edge (64 or 128).
@@ -102,4 +98,10 @@ pub(super) fn matmul_tile(
         }
     }
     Ok(())
+}
+
+impl MatmulOps for GpuBackend {
+    fn matmul(&self, a: &GpuBuf, b: &GpuBuf, c: &GpuBuf, dims: MatmulDims) -> Result<()> {
+        matmul_tile(self, a, b, c, dims, tile_for(&dims))
+    }
 }

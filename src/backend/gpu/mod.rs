@@ -2,13 +2,21 @@
 //!
 //! Pieces: `context.rs` (adapter, device, error capture), `buffer.rs` ([`GpuBuf`] and the
 //! pool), `pipeline.rs` (modules, pipelines, bind groups: compiled / built once, cached),
-//! `recorder.rs` (one pending command encoder per step, uniform-parameter arena). One file
-//! per shader family holds the host side of its ops: `matmul.rs`, `reduce.rs`,
-//! `activation.rs`, `loss.rs`, `optim.rs`, `conv.rs` (im2col, col2im, pool, upsample),
-//! `contractive.rs`.
+//! `recorder.rs` (one pending command encoder per step, uniform-parameter arena),
+//! `consts.rs` (the Rust-defined constants prepended to every shader as WGSL `const`s).
+//! This file holds the backend and its dispatch helpers; `memory.rs` implements [`Core`].
+//! One file per op family implements that family's trait as the host side of its
+//! shaders: `matmul.rs` ([`MatmulOps`]), `reduce.rs` ([`ReduceOps`]), `activation.rs`
+//! ([`ActivationOps`]), `loss.rs` ([`LossOps`]), `contractive.rs` ([`ContractiveOps`]),
+//! `conv.rs` ([`ConvOps`]: im2col, col2im, layout), `pool.rs` ([`PoolOps`]: pool,
+//! upsample), `optim.rs` ([`OptimOps`]).
 //!
 //! # How to add a kernel
 //!
+//! 0. The op: a method on its family trait in `src/backend/mod.rs` and the CPU kernel
+//!    `kernels/src/<family>.rs::<op>` (`tests/op_names.rs` pairs kernels and entry points
+//!    by name: the entry point is `<op>`, or `<op>_<pass>` for the passes of a
+//!    multi-pass op, in the shader of the same stem).
 //! 1. WGSL, in `shaders/<family>.wgsl`: buffers at `@group(0) @binding(0..)` in argument
 //!    order (`var<storage, read>` for inputs, `var<storage, read_write>` for outputs);
 //!    scalar parameters in one struct of at most 16 u32/f32 words at
@@ -19,32 +27,39 @@
 //!    `if (i >= p.len) { return; }`: [`GpuBackend::dispatch_1d`] spreads long grids over
 //!    x and y because one dimension holds at most 65535 workgroups. The entry points of
 //!    one shader share its `Params` struct: a kernel that needs a new parameter extends
-//!    that struct and the host file's `params()` together (see `activation.rs`).
-//! 2. Host, in `src/backend/gpu/<family>.rs`:
+//!    that struct and the host file's `params()` together (see `activation.rs`). Codes
+//!    shared with Rust (activations, losses) are never written as numbers: use the
+//!    `ACT_*` / `LOSS_*` constants that `consts.rs` prepends, and add new ones there.
+//! 2. Host, in `src/backend/gpu/<family>.rs`, inside that family's trait impl:
 //!    ```ignore
 //!    const SHADER: Shader = Shader { name: "reduce", source: include_str!("../../../shaders/reduce.wgsl") };
 //!    const ADD: Kernel = Kernel::new(SHADER, "add", "rrw"); // a, b read; out written
-//!    pub(super) fn add(gpu: &GpuBackend, a: &GpuBuf, b: &GpuBuf, out: &GpuBuf, len: usize) -> Result<()> {
-//!        gpu.check_len(a, len, "add a")?; // every index the shader touches is checked here:
-//!        gpu.check_len(b, len, "add b")?; // modules are built without runtime bounds checks
-//!        gpu.check_len(out, len, "add out")?;
-//!        gpu.dispatch_1d(&ADD, &[a, b, out], &[len as u32], len, 256)
+//!    impl ReduceOps for GpuBackend {
+//!        fn add(&self, a: &GpuBuf, b: &GpuBuf, out: &GpuBuf, len: usize) -> Result<()> {
+//!            self.check_len(a, len, "add a")?; // every index the shader touches is checked here:
+//!            self.check_len(b, len, "add b")?; // modules are built without runtime bounds checks
+//!            self.check_len(out, len, "add out")?;
+//!            self.dispatch_1d(&ADD, &[a, b, out], &[len as u32], len, 256)
+//!        }
 //!    }
 //!    ```
 //!    `dispatch` / `dispatch_1d` compile the pipeline on first use, reuse cached bind
 //!    groups, write the params into the arena, record into the open pass and count the
 //!    dispatch. Nothing runs until `flush` (or `download`).
-//! 3. A case in `src/validate/` comparing it with `CpuBackend` on awkward shapes.
+//! 3. A case in `src/tools/validate/` comparing it with `CpuBackend` on awkward shapes.
 
 mod activation;
 mod buffer;
+mod consts;
 mod context;
 mod contractive;
 mod conv;
 mod loss;
 mod matmul;
+mod memory;
 mod optim;
 mod pipeline;
+mod pool;
 mod recorder;
 mod reduce;
 
@@ -59,7 +74,6 @@ use pipeline::{Pipelines, PARAMS_WORDS};
 use recorder::Recorder;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use std::sync::{Arc, Mutex};
 
 /// The GPU backend. Clones share one device, pool and pending encoder.
 #[derive(Clone)]
@@ -152,18 +166,18 @@ impl GpuBackend {
         let ids = self.inner.pool.trim();
         self.inner.pipes.borrow_mut().forget_buffers(&ids);
     }
-    /// [`Backend::matmul`] with a chosen tile edge (64 or 128) instead of the automatic
+    /// [`MatmulOps::matmul`] with a chosen tile edge (64 or 128) instead of the automatic
     /// choice: for validation of both variants and for benchmarks.
     pub fn matmul_with_tile(&self, a: &GpuBuf, b: &GpuBuf, c: &GpuBuf, dims: MatmulDims, tile: usize) -> Result<()> {
         matmul::matmul_tile(self, a, b, c, dims, tile)
     }
     /// Copies the first `4 * len4` values of `src` to `dst` with a vec4 compute kernel:
     /// the bandwidth probe of `autoenc bench` (timestamps see compute passes, not the
-    /// transfer that [`Backend::copy`] records).
+    /// transfer that [`Core::copy`] records).
     pub fn copy_vec4(&self, src: &GpuBuf, dst: &GpuBuf, len4: usize) -> Result<()> {
-        reduce::copy4(self, src, dst, len4)
+        reduce::copy_vec4(self, src, dst, len4)
     }
-    /// The tile edge [`Backend::matmul`] picks for `dims`.
+    /// The tile edge [`MatmulOps::matmul`] picks for `dims`.
     pub fn matmul_tile_for(&self, dims: &MatmulDims) -> usize {
         matmul::tile_for(dims)
     }
@@ -279,51 +293,6 @@ impl GpuBackend {
         Ok(())
     }
 
-    /// Copies `bytes` of `src` into a host vector (flushes and waits).
-    fn read_back(&self, src: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
-        if bytes == 0 {
-            self.flush()?;
-            return Ok(Vec::new());
-        }
-        let ctx = &self.inner.ctx;
-        let staging = {
-            let mut st = self.inner.staging.borrow_mut();
-            if st.as_ref().is_none_or(|b| b.size() < bytes) {
-                *st = Some(ctx.device.create_buffer(&wgpu::BufferDescriptor {
-                    label: Some("download staging"),
-                    size: bytes.next_power_of_two().max(256),
-                    usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-                    mapped_at_creation: false,
-                }));
-            }
-            st.clone().expect("staging just made")
-        };
-        self.inner.rec.borrow_mut().encoder(&ctx.device).copy_buffer_to_buffer(src, 0, &staging, 0, bytes);
-        self.flush()?;
-        let done: Arc<Mutex<Option<std::result::Result<(), wgpu::BufferAsyncError>>>> = Arc::default();
-        let flag = done.clone();
-        staging.map_async(wgpu::MapMode::Read, 0..bytes, move |r| {
-            *flag.lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
-        });
-        ctx.device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::Gpu(format!("waiting for the device: {e}")))?;
-        let status = done.lock().unwrap_or_else(|p| p.into_inner()).take();
-        match status {
-            Some(Ok(())) => {}
-            Some(Err(e)) => return Err(Error::Gpu(format!("mapping the download buffer: {e}"))),
-            None => return Err(Error::Gpu("download buffer was not mapped after waiting".into())),
-        }
-        let out = {
-            let view =
-                staging.get_mapped_range(0..bytes).map_err(|e| Error::Gpu(format!("reading download buffer: {e}")))?;
-            view.to_vec()
-        };
-        staging.unmap();
-        ctx.take_errors()?;
-        Ok(out)
-    }
-
     /// Runs `record` (which records GPU work) and returns the device time it took, from
     /// timestamp queries; `None` when the adapter has no timestamps (time it on the host
     /// around a `download` instead).
@@ -357,298 +326,5 @@ impl GpuBackend {
         let t: &[u64] = bytemuck::cast_slice(&raw);
         let ticks = t[1].saturating_sub(t[0]);
         Ok(Some(ticks as f64 * ctx.queue.get_timestamp_period() as f64 * 1e-9))
-    }
-}
-
-impl Backend for GpuBackend {
-    type Buf = GpuBuf;
-
-    fn name(&self) -> &'static str {
-        "gpu"
-    }
-
-    fn describe(&self) -> String {
-        let i = &self.inner.ctx.info;
-        format!(
-            "gpu ({}, {:?}{}{})",
-            i.name,
-            i.backend,
-            if self.is_software() { ", software" } else { "" },
-            if self.checked_shaders() { ", checked shaders" } else { "" }
-        )
-    }
-
-    fn dispatch_count(&self) -> Option<u64> {
-        Some(self.inner.dispatches.get())
-    }
-
-    fn zeros(&self, len: usize, label: &str) -> Result<GpuBuf> {
-        let buf = self.scratch(len, label)?;
-        self.inner.rec.borrow_mut().encoder(&self.inner.ctx.device).clear_buffer(buf.raw(), 0, None);
-        Ok(buf)
-    }
-
-    fn empty(&self, len: usize, label: &str) -> Result<GpuBuf> {
-        self.scratch(len, label)
-    }
-
-    fn upload(&self, data: &[f32], label: &str) -> Result<GpuBuf> {
-        let buf = self.scratch(data.len(), label)?;
-        if data.is_empty() {
-            return Ok(buf);
-        }
-        let bytes: &[u8] = bytemuck::cast_slice(data);
-        let ctx = &self.inner.ctx;
-        let mut rec = self.inner.rec.borrow_mut();
-        if rec.is_empty() {
-            // Queue writes land before the next submit: safe while nothing is pending.
-            ctx.queue.write_buffer(buf.raw(), 0, bytes);
-        } else {
-            // Pending commands may still use this (pooled) buffer: copy in command order.
-            let staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("upload staging"),
-                size: bytes.len() as u64,
-                usage: wgpu::BufferUsages::COPY_SRC,
-                mapped_at_creation: true,
-            });
-            staging
-                .get_mapped_range_mut(..)
-                .map_err(|e| Error::Gpu(format!("{label}: mapping upload buffer: {e}")))?
-                .copy_from_slice(bytes);
-            staging.unmap();
-            rec.encoder(&ctx.device).copy_buffer_to_buffer(&staging, 0, buf.raw(), 0, bytes.len() as u64);
-        }
-        Ok(buf)
-    }
-
-    fn download(&self, buf: &GpuBuf) -> Result<Vec<f32>> {
-        let raw = self.read_back(buf.raw(), buf.bytes())?;
-        Ok(bytemuck::pod_collect_to_vec(&raw))
-    }
-
-    fn fill(&self, buf: &GpuBuf, value: f32) -> Result<()> {
-        reduce::fill(self, buf, value)
-    }
-
-    fn copy(&self, src: &GpuBuf, dst: &GpuBuf) -> Result<()> {
-        if src.same(dst) || src.is_empty() {
-            return Ok(());
-        }
-        self.check_len(dst, src.len(), "copy dst")?;
-        let device = &self.inner.ctx.device;
-        self.inner.rec.borrow_mut().encoder(device).copy_buffer_to_buffer(src.raw(), 0, dst.raw(), 0, src.bytes());
-        Ok(())
-    }
-
-    fn flush(&self) -> Result<()> {
-        let ctx = &self.inner.ctx;
-        let cb = self.inner.rec.borrow_mut().finish(&ctx.queue);
-        if let Some(cb) = cb {
-            ctx.queue.submit([cb]);
-            self.inner.submits.set(self.inner.submits.get() + 1);
-        }
-        ctx.take_errors()
-    }
-
-    fn matmul(&self, a: &GpuBuf, b: &GpuBuf, c: &GpuBuf, dims: MatmulDims) -> Result<()> {
-        matmul::matmul(self, a, b, c, dims)
-    }
-
-    fn bias_add(
-        &self,
-        x: &GpuBuf,
-        bias: &GpuBuf,
-        out: &GpuBuf,
-        outer: usize,
-        channels: usize,
-        inner: usize,
-    ) -> Result<()> {
-        reduce::bias_add(self, x, bias, out, outer, channels, inner)
-    }
-
-    fn bias_grad(
-        &self,
-        dy: &GpuBuf,
-        out: &GpuBuf,
-        outer: usize,
-        channels: usize,
-        inner: usize,
-        accumulate: bool,
-    ) -> Result<()> {
-        reduce::bias_grad(self, dy, out, outer, channels, inner, accumulate)
-    }
-
-    fn sum_all(&self, x: &GpuBuf, out: &GpuBuf, len: usize) -> Result<()> {
-        reduce::sum_all(self, x, out, len)
-    }
-
-    fn add(&self, a: &GpuBuf, b: &GpuBuf, out: &GpuBuf, len: usize) -> Result<()> {
-        reduce::add(self, a, b, out, len)
-    }
-
-    fn mul(&self, a: &GpuBuf, b: &GpuBuf, out: &GpuBuf, len: usize) -> Result<()> {
-        reduce::mul(self, a, b, out, len)
-    }
-
-    fn scale(&self, x: &GpuBuf, alpha: f32, out: &GpuBuf, len: usize) -> Result<()> {
-        reduce::scale(self, x, alpha, out, len)
-    }
-
-    fn axpy(&self, alpha: f32, x: &GpuBuf, y: &GpuBuf, len: usize) -> Result<()> {
-        reduce::axpy(self, alpha, x, y, len)
-    }
-
-    fn scale_by_scalar(&self, x: &GpuBuf, s: &GpuBuf, alpha: f32, out: &GpuBuf, len: usize) -> Result<()> {
-        reduce::scale_by_scalar(self, x, s, alpha, out, len)
-    }
-
-    fn bias_activation(
-        &self,
-        act: Activation,
-        x: &GpuBuf,
-        bias: &GpuBuf,
-        z: &GpuBuf,
-        y: &GpuBuf,
-        outer: usize,
-        channels: usize,
-        inner: usize,
-    ) -> Result<()> {
-        activation::bias_forward(self, act, x, bias, z, y, outer, channels, inner)
-    }
-
-    fn activation_forward(&self, act: Activation, x: &GpuBuf, y: &GpuBuf, len: usize) -> Result<()> {
-        activation::forward(self, act, x, y, len)
-    }
-
-    fn activation_backward(
-        &self,
-        act: Activation,
-        x: &GpuBuf,
-        y: &GpuBuf,
-        dy: &GpuBuf,
-        dx: &GpuBuf,
-        len: usize,
-    ) -> Result<()> {
-        activation::backward(self, act, x, y, dy, dx, len)
-    }
-
-    fn loss_forward(
-        &self,
-        loss: Loss,
-        pred: &GpuBuf,
-        target: &GpuBuf,
-        out: &GpuBuf,
-        rows: usize,
-        cols: usize,
-    ) -> Result<()> {
-        loss::forward(self, loss, pred, target, out, rows, cols)
-    }
-
-    fn loss_backward(
-        &self,
-        loss: Loss,
-        pred: &GpuBuf,
-        target: &GpuBuf,
-        dout: &GpuBuf,
-        dpred: &GpuBuf,
-        rows: usize,
-        cols: usize,
-    ) -> Result<()> {
-        loss::backward(self, loss, pred, target, dout, dpred, rows, cols)
-    }
-
-    fn l1_penalty(&self, x: &GpuBuf, out: &GpuBuf, rows: usize, cols: usize) -> Result<()> {
-        loss::l1_penalty(self, x, out, rows, cols)
-    }
-
-    fn l1_penalty_backward(&self, x: &GpuBuf, dout: &GpuBuf, dx: &GpuBuf, rows: usize, cols: usize) -> Result<()> {
-        loss::l1_penalty_backward(self, x, dout, dx, rows, cols)
-    }
-
-    fn kl_sparsity(&self, rho_hat: &GpuBuf, rho: f32, out: &GpuBuf, len: usize) -> Result<()> {
-        loss::kl_sparsity(self, rho_hat, rho, out, len)
-    }
-
-    fn kl_sparsity_backward(
-        &self,
-        rho_hat: &GpuBuf,
-        rho: f32,
-        dout: &GpuBuf,
-        drho_hat: &GpuBuf,
-        len: usize,
-    ) -> Result<()> {
-        loss::kl_sparsity_backward(self, rho_hat, rho, dout, drho_hat, len)
-    }
-
-    fn contractive_penalty(
-        &self,
-        act: Activation,
-        z: &GpuBuf,
-        w: &GpuBuf,
-        out: &GpuBuf,
-        rows: usize,
-        hidden: usize,
-        inputs: usize,
-    ) -> Result<()> {
-        contractive::contractive_penalty(self, act, z, w, out, rows, hidden, inputs)
-    }
-
-    fn contractive_backward(
-        &self,
-        act: Activation,
-        z: &GpuBuf,
-        w: &GpuBuf,
-        dout: &GpuBuf,
-        dz: &GpuBuf,
-        dw: &GpuBuf,
-        rows: usize,
-        hidden: usize,
-        inputs: usize,
-    ) -> Result<()> {
-        contractive::contractive_backward(self, act, z, w, dout, dz, dw, rows, hidden, inputs)
-    }
-
-    fn im2col(&self, x: &GpuBuf, cols: &GpuBuf, geom: ConvGeom) -> Result<()> {
-        conv::im2col(self, x, cols, geom)
-    }
-
-    fn col2im(&self, cols: &GpuBuf, x: &GpuBuf, geom: ConvGeom, accumulate: bool) -> Result<()> {
-        conv::col2im(self, cols, x, geom, accumulate)
-    }
-
-    fn swap_leading_axes(&self, x: &GpuBuf, out: &GpuBuf, a: usize, b: usize, inner: usize) -> Result<()> {
-        conv::swap_leading_axes(self, x, out, a, b, inner)
-    }
-
-    fn max_pool2d(&self, x: &GpuBuf, y: &GpuBuf, argmax: &GpuBuf, geom: PoolGeom) -> Result<()> {
-        conv::max_pool2d(self, x, y, argmax, geom)
-    }
-
-    fn max_pool2d_backward(&self, dy: &GpuBuf, argmax: &GpuBuf, dx: &GpuBuf, geom: PoolGeom) -> Result<()> {
-        conv::max_pool2d_backward(self, dy, argmax, dx, geom)
-    }
-
-    fn upsample2d(&self, x: &GpuBuf, y: &GpuBuf, geom: UpsampleGeom) -> Result<()> {
-        conv::upsample2d(self, x, y, geom)
-    }
-
-    fn upsample2d_backward(&self, dy: &GpuBuf, dx: &GpuBuf, geom: UpsampleGeom) -> Result<()> {
-        conv::upsample2d_backward(self, dy, dx, geom)
-    }
-
-    fn sgd_update(&self, param: &GpuBuf, grad: &GpuBuf, velocity: &GpuBuf, len: usize, p: SgdParams) -> Result<()> {
-        optim::sgd_update(self, param, grad, velocity, len, p)
-    }
-
-    fn adam_update(
-        &self,
-        param: &GpuBuf,
-        grad: &GpuBuf,
-        m: &GpuBuf,
-        v: &GpuBuf,
-        len: usize,
-        p: AdamParams,
-    ) -> Result<()> {
-        optim::adam_update(self, param, grad, m, v, len, p)
     }
 }

@@ -129,9 +129,11 @@ impl Pipelines {
             return Ok(p.clone());
         }
         if !self.modules.contains_key(k.shader.name) {
+            // The shared constants (`consts.rs`) come first, then the file.
+            let source = format!("{}\n{}", super::consts::wgsl_prelude(), k.shader.source);
             let desc = wgpu::ShaderModuleDescriptor {
                 label: Some(k.shader.name),
-                source: wgpu::ShaderSource::Wgsl(Cow::Borrowed(k.shader.source)),
+                source: wgpu::ShaderSource::Wgsl(Cow::Owned(source)),
             };
             let checks = if self.checked {
                 wgpu::ShaderRuntimeChecks::checked()

@@ -3,7 +3,8 @@
 
 use super::ramp;
 use crate::autodiff::ops::ConvParams;
-use crate::backend::{Backend, ConvGeom, MatmulDims};
+use crate::backend::prelude::*;
+use crate::backend::{ConvGeom, MatmulDims};
 use crate::error::Result;
 
 /// The batch of the conv rows of `autoenc bench` (the conv autoencoder's training batch).

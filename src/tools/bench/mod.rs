@@ -19,7 +19,8 @@ pub use conv::{conv_ae_layers, ConvBench, ConvLayer, CONV_BATCH};
 
 use crate::backend::cpu::CpuBackend;
 use crate::backend::gpu::GpuBackend;
-use crate::backend::{Backend, MatmulDims};
+use crate::backend::prelude::*;
+use crate::backend::MatmulDims;
 use crate::error::{Error, Result};
 use report::write_table;
 use rows::{conv_kernels, memory_kernels};

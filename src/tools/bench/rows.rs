@@ -3,11 +3,12 @@
 use super::conv::{conv_ae_layers, ConvBench};
 use super::timer::Timer;
 use super::{ramp, Measure, Work};
-use crate::backend::{Activation, AdamParams, Backend, Loss};
+use crate::backend::prelude::*;
+use crate::backend::{Activation, AdamParams, Loss};
 use crate::error::Result;
 
 /// Copies the first `len` values of one buffer into another (the bandwidth probe).
-pub(super) type CopyFn<'a, B> = dyn Fn(&<B as Backend>::Buf, &<B as Backend>::Buf, usize) -> Result<()> + 'a;
+pub(super) type CopyFn<'a, B> = dyn Fn(&<B as Core>::Buf, &<B as Core>::Buf, usize) -> Result<()> + 'a;
 
 /// Memory-bound kernels over `s*s` elements; `copy` runs the copy that sets the
 /// bandwidth roofline.

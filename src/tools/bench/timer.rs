@@ -2,7 +2,7 @@
 //! warm-up run, on the GPU from timestamp queries when the adapter has them.
 
 use crate::backend::gpu::GpuBackend;
-use crate::backend::Backend;
+use crate::backend::prelude::*;
 use crate::error::Result;
 use std::time::Instant;
 

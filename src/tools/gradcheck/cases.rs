@@ -4,7 +4,8 @@
 
 use super::{input, uniform, Case, Input, OpFn};
 use crate::autodiff::ops::{self, ConvParams};
-use crate::backend::{Activation, Backend, Loss};
+use crate::backend::prelude::*;
+use crate::backend::{Activation, Loss};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 

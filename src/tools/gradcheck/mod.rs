@@ -20,7 +20,7 @@ mod cases;
 
 use crate::autodiff::ops;
 use crate::autodiff::{Tape, Var};
-use crate::backend::Backend;
+use crate::backend::prelude::*;
 use crate::error::Result;
 use crate::tensor::{Shape, Tensor};
 use cases::all_cases;

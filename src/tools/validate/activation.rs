@@ -3,7 +3,8 @@
 
 use super::elementwise::TOL_ELEMENTWISE;
 use super::{Case, Pair, Row};
-use crate::backend::{Activation, Backend, LEAKY_RELU_SLOPE};
+use crate::backend::prelude::*;
+use crate::backend::{Activation, LEAKY_RELU_SLOPE};
 use crate::error::Result;
 
 /// Inputs that cover each activation's regions, including exact zeros for relu.

@@ -15,7 +15,8 @@
 //!   absolute terms, not relative: `1 - t^2` cancels for large |z|), see [`ACT_EVAL`].
 
 use super::{Both, Case, Pair, Row};
-use crate::backend::{Activation, Backend, ConvGeom, PoolGeom, UpsampleGeom};
+use crate::backend::prelude::*;
+use crate::backend::{Activation, ConvGeom, PoolGeom, UpsampleGeom};
 use crate::error::Result;
 
 const EPS: f64 = f32::EPSILON as f64;

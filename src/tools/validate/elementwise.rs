@@ -7,7 +7,7 @@
 //! of absolute terms. Tolerances in f32 rounding units (EPS = 2^-23) or fixed 1e-5.
 
 use super::{Case, Pair, Row};
-use crate::backend::Backend;
+use crate::backend::prelude::*;
 use crate::error::Result;
 
 const EPS: f64 = f32::EPSILON as f64;

@@ -3,7 +3,8 @@
 
 use super::elementwise::{sum_chain, tol_sum, unary_case, TOL_ELEMENTWISE};
 use super::{Case, Pair, Row};
-use crate::backend::{Backend, Loss, BCE_EPS};
+use crate::backend::prelude::*;
+use crate::backend::{Loss, BCE_EPS};
 use crate::error::Result;
 use autoenc_kernels::loss::KL_EPS;
 

@@ -2,7 +2,8 @@
 //! both tile variants, shapes that are 1, primes, non-multiples of the tiles and aligned.
 
 use super::{Case, Pair, Row};
-use crate::backend::{Backend, MatmulDims};
+use crate::backend::prelude::*;
+use crate::backend::MatmulDims;
 use crate::error::Result;
 
 /// Two f32 dot products of length k (GPU fma chain, CPU mul+add chain) each err by at

@@ -23,7 +23,7 @@ mod reduce;
 
 use crate::backend::cpu::{CpuBackend, CpuBuf};
 use crate::backend::gpu::{GpuBackend, GpuBuf};
-use crate::backend::Backend;
+use crate::backend::prelude::*;
 use crate::error::{Error, Result};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

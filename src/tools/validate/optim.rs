@@ -2,7 +2,8 @@
 
 use super::elementwise::{unary_case, TOL_ELEMENTWISE};
 use super::{Case, Pair, Row};
-use crate::backend::{AdamParams, Backend, SgdParams};
+use crate::backend::prelude::*;
+use crate::backend::{AdamParams, SgdParams};
 use crate::error::Result;
 
 /// Parameters of the size of one update (so the update is not lost in the parameter's

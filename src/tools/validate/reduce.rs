@@ -4,7 +4,7 @@
 
 use super::elementwise::{abs_sum, sum_chain, tol_sum, unary_case, TOL_ELEMENTWISE};
 use super::{Case, Pair, Row};
-use crate::backend::Backend;
+use crate::backend::prelude::*;
 use crate::error::Result;
 
 fn sum_all(p: &mut Pair, len: usize) -> Result<Vec<Row>> {
