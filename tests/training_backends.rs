@@ -12,7 +12,7 @@ use autoenc::data::noise::Noise;
 use autoenc::models::ae::{DenseAutoencoder, DenseConfig};
 use autoenc::models::conv::{ConvAutoencoder, Decoder};
 use autoenc::models::objective::{Objective, Reconstruction};
-use autoenc::models::stacked::{layer_config, train_classifier, Classifier};
+use autoenc::models::stacked::{layer_config, Classifier};
 use autoenc::models::Model;
 use autoenc::optim::OptimizerKind;
 use autoenc::train::{self, EpochMetrics, TrainConfig};
@@ -125,7 +125,8 @@ fn stacked_trains_on<B: Backend>(be: &B) {
     let clf = Classifier::from_pretrained(be, &stack, 784, 10, 0).unwrap();
     let before = clf.error_rate(be, &d.test_x, &d.test_y, 64).unwrap();
     let fine = TrainConfig { epochs: 4, noise: Noise::None, ..c };
-    let h = train_classifier(be, &clf, &d.train_x, &d.train_y, &d.test_x, &d.test_y, &fine, &mut |_| Ok(())).unwrap();
+    let (train, test) = ((&d.train_x[..], &d.train_y[..]), (&d.test_x[..], &d.test_y[..]));
+    let h = train::train_classifier(be, &clf, train, test, "finetune", &fine, &mut |_| Ok(())).unwrap();
     assert!(h.last().unwrap().train_loss < h[0].train_loss, "{h:?}");
     let after = h.last().unwrap().test_error;
     assert!(after < before && after < 0.5, "test error {before} -> {after}");

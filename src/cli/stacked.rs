@@ -7,10 +7,10 @@ use autoenc::data::noise::Noise;
 use autoenc::io::checkpoint::write_atomic;
 use autoenc::models::ae::DenseAutoencoder;
 use autoenc::models::objective::{Objective, Reconstruction};
-use autoenc::models::stacked::{layer_config, train_classifier, Classifier, ClassifierEpoch};
+use autoenc::models::stacked::{layer_config, Classifier};
 use autoenc::optim::OptimizerKind;
 use autoenc::run::{save_params, CONFIG_FILE, MODEL_FILE};
-use autoenc::train::{self, EpochMetrics, TrainConfig};
+use autoenc::train::{self, ClassifierEpoch, EpochMetrics, TrainConfig};
 use autoenc::{Backend, Error, Result};
 use std::path::Path;
 use std::process::ExitCode;
@@ -34,13 +34,6 @@ impl StackedMetrics<'_> {
     fn classifier(&mut self, phase: &str, m: &ClassifierEpoch) -> Result<()> {
         self.text
             .push_str(&format!("{phase},,{},{:.6},,{:.5},{:.3}\n", m.epoch, m.train_loss, m.test_error, m.seconds));
-        eprintln!(
-            "{phase} epoch {:>3}  train_loss {:.5}  test_error {:.2}%  {:.1}s",
-            m.epoch,
-            m.train_loss,
-            100.0 * m.test_error,
-            m.seconds
-        );
         write_atomic(self.path, self.text.as_bytes())
     }
 }
@@ -126,9 +119,10 @@ pub fn run<B: Backend>(backend: &B, args: &TrainArgs, data: &Dataset, out: &Path
             &data.test_x,
         )
     };
-    let history = train_classifier(backend, &clf, train_x, &data.train_y, test_x, &data.test_y, &fine_cfg, &mut |m| {
-        metrics.classifier(phase, m)
-    })?;
+    let train = (&train_x[..], &data.train_y[..]);
+    let test = (&test_x[..], &data.test_y[..]);
+    let history =
+        train::train_classifier(backend, &clf, train, test, phase, &fine_cfg, &mut |m| metrics.classifier(phase, m))?;
     save_params(&out.join(MODEL_FILE), backend, &clf.params, &config)?;
     if let Some(last) = history.last() {
         eprintln!(
