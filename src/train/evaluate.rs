@@ -1,13 +1,17 @@
 //! Evaluation on a held-out set: forward passes without gradients, the reconstruction
 //! loss, the squared error per image, the mean code and the encoder's Jacobian norm.
+//!
+//! Everything is computed on the device with Backend ops; per batch only scalars come
+//! back (the loss, the batch's squared error, its code sum) and, for the Jacobian norm,
+//! one squared norm per row (the square root is taken on the host). The per-batch values
+//! are accumulated in f64 on the host.
 
 use crate::autodiff::Tape;
-use crate::backend::{Activation, Backend};
+use crate::backend::{Activation, Backend, Loss, MatmulDims};
 use crate::error::{Error, Result};
 use crate::models::objective::{reconstruction_loss, Reconstruction};
 use crate::models::Model;
 use crate::tensor::Tensor;
-use autoenc_kernels::activation;
 
 /// Results of a forward pass over a whole set, without gradients.
 #[derive(Clone, Debug, Default)]
@@ -35,6 +39,8 @@ pub fn evaluate<B: Backend, M: Model<B> + ?Sized>(
     }
     let (mut loss, mut sse, mut code_sum, mut code_count) = (0.0f64, 0.0f64, 0.0f64, 0usize);
     let mut jacobian_sum: Option<f64> = None;
+    let scalar = backend.zeros(1, "eval scalar")?;
+    let read = |buf: &B::Buf| -> Result<f64> { Ok(backend.download(buf)?[0] as f64) };
     for start in (0..n).step_by(batch) {
         let rows = batch.min(n - start);
         let xb = &x[start * dim..(start + rows) * dim];
@@ -43,15 +49,19 @@ pub fn evaluate<B: Backend, M: Model<B> + ?Sized>(
         let p = model.params().bind_frozen(&tape);
         let fwd = model.forward(&p, tape.constant(&xt))?;
         let l = reconstruction_loss(&tape, &fwd, &xt, kind)?;
-        loss += backend.download(&tape.value(l).buf)?[0] as f64 * rows as f64;
-        let recon = tape.value(fwd.recon).to_vec(backend)?;
-        sse += recon.iter().zip(xb).map(|(&r, &t)| ((r - t) as f64).powi(2)).sum::<f64>();
-        let code = tape.value(fwd.code).to_vec(backend)?;
-        code_sum += code.iter().map(|&c| c as f64).sum::<f64>();
-        code_count += code.len();
+        loss += read(&tape.value(l).buf)? * rows as f64;
+        // The batch's squared error: its mean squared error times its element count.
+        let recon = tape.value(fwd.recon);
+        let len = recon.numel();
+        backend.loss_forward(Loss::Mse, &recon.buf, &xt.buf, &scalar, rows, len / rows)?;
+        sse += read(&scalar)? * len as f64;
+        let code = tape.value(fwd.code);
+        backend.sum_all(&code.buf, &scalar, code.numel())?;
+        code_sum += read(&scalar)?;
+        code_count += code.numel();
         if let (Some((z, w, act)), true) = (fwd.code_layer, fwd.single_layer_encoder) {
-            let norms = jacobian_norms(act, &tape.value(z).to_vec(backend)?, &tape.value(w).to_vec(backend)?, rows);
-            *jacobian_sum.get_or_insert(0.0) += norms.iter().sum::<f64>();
+            let sq = jacobian_sq_norms(backend, act, &tape.value(z), &tape.value(w), rows)?;
+            *jacobian_sum.get_or_insert(0.0) += backend.download(&sq)?.iter().map(|&v| (v as f64).sqrt()).sum::<f64>();
         }
     }
     if !loss.is_finite() {
@@ -65,18 +75,32 @@ pub fn evaluate<B: Backend, M: Model<B> + ?Sized>(
     })
 }
 
-/// `||J_f(x_r)||_F = sqrt(sum_j f'(z_rj)^2 sum_i W_ji^2)` for each row of `z: [rows, hidden]`,
-/// on the host with the CPU reference kernels (f' from activation_backward with dy = 1).
-pub fn jacobian_norms(act: Activation, z: &[f32], w: &[f32], rows: usize) -> Vec<f64> {
-    let hidden = z.len() / rows.max(1);
-    let inputs = w.len() / hidden.max(1);
-    let row_sq: Vec<f64> = w.chunks(inputs.max(1)).map(|r| r.iter().map(|&v| (v as f64).powi(2)).sum()).collect();
-    let mut y = vec![0.0; z.len()];
-    activation::activation_forward(act, z, &mut y);
-    let mut fprime = vec![0.0; z.len()];
-    activation::activation_backward(act, z, &y, &vec![1.0; z.len()], &mut fprime);
-    fprime
-        .chunks(hidden.max(1))
-        .map(|d| d.iter().zip(&row_sq).map(|(&g, s)| (g as f64).powi(2) * s).sum::<f64>().sqrt())
-        .collect()
+/// `||J_f(x_r)||_F^2 = sum_j f'(z_rj)^2 sum_i W_ji^2` for each row of `z: [rows, hidden]`
+/// with `W: [hidden, inputs]`, on the device: f' from activation_backward with dy = 1, the
+/// row sums of W^2 and the per-row dot products as matmuls against ones. Returns a
+/// `[rows]` buffer.
+pub fn jacobian_sq_norms<B: Backend>(
+    backend: &B,
+    act: Activation,
+    z: &Tensor<B>,
+    w: &Tensor<B>,
+    rows: usize,
+) -> Result<B::Buf> {
+    let len = z.numel();
+    let hidden = len / rows.max(1);
+    let inputs = w.numel() / hidden.max(1);
+    let y = backend.empty(len, "jacobian f(z)")?;
+    backend.activation_forward(act, &z.buf, &y, len)?;
+    let ones = backend.upload(&vec![1.0; len.max(inputs)], "jacobian ones")?;
+    let fprime = backend.empty(len, "jacobian f'(z)")?;
+    backend.activation_backward(act, &z.buf, &y, &ones, &fprime, len)?;
+    let fprime_sq = backend.empty(len, "jacobian f'(z)^2")?;
+    backend.mul(&fprime, &fprime, &fprime_sq, len)?;
+    let w_sq = backend.empty(w.numel(), "jacobian W^2")?;
+    backend.mul(&w.buf, &w.buf, &w_sq, w.numel())?;
+    let row_sq = backend.empty(hidden, "jacobian sum_i W_ji^2")?;
+    backend.matmul(&w_sq, &ones, &row_sq, MatmulDims::new(hidden, inputs, 1))?;
+    let out = backend.empty(rows, "jacobian norms^2")?;
+    backend.matmul(&fprime_sq, &row_sq, &out, MatmulDims::new(rows, hidden, 1))?;
+    Ok(out)
 }
