@@ -97,7 +97,6 @@ impl<B: Backend> Task<B> for ClassifierTask<'_, B> {
 
 /// Trains every parameter of `clf` with softmax cross-entropy on one-hot labels, calling
 /// `on_epoch` after each epoch. `phase` names the phase in the printed lines.
-#[allow(clippy::too_many_arguments)]
 pub fn train_classifier<B: Backend>(
     backend: &B,
     clf: &Classifier<B>,

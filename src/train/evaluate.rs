@@ -1,13 +1,13 @@
 //! Evaluation on a held-out set: forward passes without gradients, the reconstruction
 //! loss, the squared error per image, the mean code and the encoder's Jacobian norm.
 //!
-//! Everything is computed on the device with Backend ops; per batch only scalars come
-//! back (the loss, the batch's squared error, its code sum) and, for the Jacobian norm,
-//! one squared norm per row (the square root is taken on the host). The per-batch values
-//! are accumulated in f64 on the host.
+//! Everything is computed on the device with Backend ops; per batch only the loss (a
+//! scalar) and small `[rows]` vectors come back: each row's squared error, code sum and,
+//! for the Jacobian norm, squared norm (its square root is taken on the host). They are
+//! accumulated in f64 on the host, as the host sums they replace were.
 
 use crate::autodiff::Tape;
-use crate::backend::{Activation, Backend, Loss, MatmulDims};
+use crate::backend::{Activation, Backend, MatmulDims};
 use crate::error::{Error, Result};
 use crate::models::objective::{reconstruction_loss, Reconstruction};
 use crate::models::Model;
@@ -39,8 +39,6 @@ pub fn evaluate<B: Backend, M: Model<B> + ?Sized>(
     }
     let (mut loss, mut sse, mut code_sum, mut code_count) = (0.0f64, 0.0f64, 0.0f64, 0usize);
     let mut jacobian_sum: Option<f64> = None;
-    let scalar = backend.zeros(1, "eval scalar")?;
-    let read = |buf: &B::Buf| -> Result<f64> { Ok(backend.download(buf)?[0] as f64) };
     for start in (0..n).step_by(batch) {
         let rows = batch.min(n - start);
         let xb = &x[start * dim..(start + rows) * dim];
@@ -49,15 +47,20 @@ pub fn evaluate<B: Backend, M: Model<B> + ?Sized>(
         let p = model.params().bind_frozen(&tape);
         let fwd = model.forward(&p, tape.constant(&xt))?;
         let l = reconstruction_loss(&tape, &fwd, &xt, kind)?;
-        loss += read(&tape.value(l).buf)? * rows as f64;
-        // The batch's squared error: its mean squared error times its element count.
+        loss += backend.download(&tape.value(l).buf)?[0] as f64 * rows as f64;
+        // The squared error and the code, summed per row on the device (f32 over one
+        // image at a time), the rows added up here in f64.
         let recon = tape.value(fwd.recon);
         let len = recon.numel();
-        backend.loss_forward(Loss::Mse, &recon.buf, &xt.buf, &scalar, rows, len / rows)?;
-        sse += read(&scalar)? * len as f64;
+        let diff = backend.empty(len, "eval recon - x")?;
+        let neg_x = backend.empty(len, "eval -x")?;
+        backend.scale(&xt.buf, -1.0, &neg_x, len)?;
+        backend.add(&recon.buf, &neg_x, &diff, len)?;
+        let sq = backend.empty(len, "eval (recon - x)^2")?;
+        backend.mul(&diff, &diff, &sq, len)?;
+        sse += sum_rows(backend, &sq, rows, len / rows)?;
         let code = tape.value(fwd.code);
-        backend.sum_all(&code.buf, &scalar, code.numel())?;
-        code_sum += read(&scalar)?;
+        code_sum += sum_rows(backend, &code.buf, rows, code.numel() / rows)?;
         code_count += code.numel();
         if let (Some((z, w, act)), true) = (fwd.code_layer, fwd.single_layer_encoder) {
             let sq = jacobian_sq_norms(backend, act, &tape.value(z), &tape.value(w), rows)?;
@@ -73,6 +76,15 @@ pub fn evaluate<B: Backend, M: Model<B> + ?Sized>(
         mean_code: code_sum / code_count.max(1) as f64,
         jacobian_norm: jacobian_sum.map(|s| s / n as f64),
     })
+}
+
+/// `sum_c x[r, c]` for each row of `x: [rows, cols]` on the device (a matmul against
+/// ones), downloaded as `rows` values and added up in f64.
+fn sum_rows<B: Backend>(backend: &B, x: &B::Buf, rows: usize, cols: usize) -> Result<f64> {
+    let ones = backend.upload(&vec![1.0; cols], "eval ones")?;
+    let out = backend.empty(rows, "eval row sums")?;
+    backend.matmul(x, &ones, &out, MatmulDims::new(rows, cols, 1))?;
+    Ok(backend.download(&out)?.iter().map(|&v| v as f64).sum())
 }
 
 /// `||J_f(x_r)||_F^2 = sum_j f'(z_rj)^2 sum_i W_ji^2` for each row of `z: [rows, hidden]`

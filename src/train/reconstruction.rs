@@ -47,7 +47,6 @@ pub struct ReconstructionTask<'a, B: Backend, M: Model<B> + ?Sized> {
 }
 
 impl<'a, B: Backend, M: Model<B> + ?Sized> ReconstructionTask<'a, B, M> {
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         backend: &'a B,
         model: &'a M,
