@@ -1,5 +1,13 @@
 //! A run directory: config.json, metrics.csv (rewritten after each epoch),
 //! model.safetensors and the PNG figures. Every file is written atomically.
+//!
+//! The run's [`RunSpec`] is written by [`RunWriter`] alone (config.json when the run starts,
+//! the checkpoint's "config" metadata when the model is saved) and read back by
+//! [`SavedRun::open`] alone, which refuses a run whose two copies disagree.
+
+mod spec;
+
+pub use spec::{Architecture, RunSpec, TrainingSpec};
 
 use crate::backend::Backend;
 use crate::error::{Error, Result};
@@ -18,20 +26,25 @@ pub const DENOISING_FILE: &str = "denoising.png";
 pub const METRICS_HEADER: &str =
     "epoch,train_loss,test_loss,test_sse_per_image,seconds,mean_code_activation,test_jacobian_norm,steps_per_sec,dispatches_per_step";
 
+/// The key of the checkpoint metadata entry holding the run's spec.
+pub const CONFIG_META_KEY: &str = "config";
+
 pub struct RunWriter {
     dir: PathBuf,
-    config: serde_json::Value,
+    spec: RunSpec,
     metrics: String,
 }
 
 impl RunWriter {
     /// Creates `dir` and writes config.json.
-    pub fn create(dir: &Path, model: &str, config: &serde_json::Value) -> Result<Self> {
+    pub fn create(dir: &Path, spec: &RunSpec) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let text = serde_json::to_string_pretty(config).map_err(|e| Error::Config(format!("config: {e}")))?;
-        write_atomic(&dir.join(CONFIG_FILE), text.as_bytes())?;
-        let _ = model;
-        Ok(RunWriter { dir: dir.to_path_buf(), config: config.clone(), metrics: format!("{METRICS_HEADER}\n") })
+        write_atomic(&dir.join(CONFIG_FILE), spec.to_json()?.as_bytes())?;
+        Ok(RunWriter { dir: dir.to_path_buf(), spec: spec.clone(), metrics: format!("{METRICS_HEADER}\n") })
+    }
+
+    pub fn spec(&self) -> &RunSpec {
+        &self.spec
     }
 
     pub fn dir(&self) -> &Path {
@@ -57,9 +70,20 @@ impl RunWriter {
         write_atomic(&self.dir.join(METRICS_FILE), self.metrics.as_bytes())
     }
 
-    /// Writes every parameter, with the run's config as metadata.
+    /// Rewrites metrics.csv with `text` (runs whose rows are not [`EpochMetrics`]).
+    pub fn write_metrics_text(&self, text: &str) -> Result<()> {
+        write_atomic(&self.dir.join(METRICS_FILE), text.as_bytes())
+    }
+
+    /// Writes every parameter, with the run's spec as metadata.
     pub fn save_model<B: Backend>(&self, backend: &B, params: &Params<B>) -> Result<()> {
-        save_params(&self.dir.join(MODEL_FILE), backend, params, &self.config)
+        let mut ck = Checkpoint::new();
+        for p in &params.list {
+            ck.insert(p.name.clone(), p.value.shape.dims(), p.value.to_vec(backend)?)?;
+        }
+        let compact = serde_json::to_string(&self.spec).map_err(|e| Error::Config(format!("config: {e}")))?;
+        ck.set_meta(CONFIG_META_KEY, compact);
+        ck.save(&self.dir.join(MODEL_FILE))
     }
 
     /// reconstructions.png: originals over reconstructions; with corruption also
@@ -83,29 +107,57 @@ impl RunWriter {
     }
 }
 
-/// Saves parameters to a safetensors file (atomically), config as metadata.
-pub fn save_params<B: Backend>(path: &Path, backend: &B, params: &Params<B>, config: &serde_json::Value) -> Result<()> {
-    let mut ck = Checkpoint::new();
-    for p in &params.list {
-        ck.insert(p.name.clone(), p.value.shape.dims(), p.value.to_vec(backend)?)?;
-    }
-    ck.set_meta("config", config.to_string());
-    ck.save(path)
+/// A finished run directory: its spec (config.json, checked against the checkpoint's
+/// copy) and its checkpoint.
+pub struct SavedRun {
+    pub dir: PathBuf,
+    pub spec: RunSpec,
+    pub checkpoint: Checkpoint,
 }
 
-/// Loads parameter values saved by [`save_params`] into `params` (names and shapes must match).
-pub fn load_params<B: Backend>(path: &Path, backend: &B, params: &mut Params<B>) -> Result<()> {
-    let ck = checkpoint::load(path)?;
-    for p in &mut params.list {
-        let data = ck.get_shaped(&p.name, p.value.shape.dims())?;
-        p.value = crate::tensor::Tensor::from_slice(backend, p.value.shape.clone(), data, &p.name)?;
+impl SavedRun {
+    /// Reads config.json and model.safetensors. Errors name the file; a checkpoint whose
+    /// "config" metadata describes another run than config.json is refused.
+    pub fn open(dir: &Path) -> Result<Self> {
+        let config_path = dir.join(CONFIG_FILE);
+        let text = std::fs::read_to_string(&config_path).map_err(|e| Error::io(&config_path, e))?;
+        let spec = RunSpec::from_json(&text, &config_path.display().to_string())?;
+        let model_path = dir.join(MODEL_FILE);
+        let checkpoint = checkpoint::load(&model_path)?;
+        if let Some(meta) = checkpoint.meta(CONFIG_META_KEY) {
+            let source = format!("{} (metadata '{CONFIG_META_KEY}')", model_path.display());
+            let saved = RunSpec::from_json(meta, &source)?;
+            if saved != spec {
+                return Err(Error::Checkpoint(format!(
+                    "{} and {} describe different runs (they differ in: {}); refusing to load it",
+                    config_path.display(),
+                    model_path.display(),
+                    differing_keys(&spec, &saved).join(", ")
+                )));
+            }
+        }
+        Ok(SavedRun { dir: dir.to_path_buf(), spec, checkpoint })
     }
-    Ok(())
+
+    /// Loads the checkpoint's values into `params` (names and shapes must match).
+    pub fn load_params<B: Backend>(&self, backend: &B, params: &mut Params<B>) -> Result<()> {
+        for p in &mut params.list {
+            let data = self.checkpoint.get_shaped(&p.name, p.value.shape.dims())?;
+            p.value = crate::tensor::Tensor::from_slice(backend, p.value.shape.clone(), data, &p.name)?;
+        }
+        Ok(())
+    }
 }
 
-/// Reads a run's config.json.
-pub fn read_config(dir: &Path) -> Result<serde_json::Value> {
-    let path = dir.join(CONFIG_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-    serde_json::from_str(&text).map_err(|e| Error::data(&path, format!("not valid JSON: {e}")))
+/// The config.json keys whose values differ between two specs.
+fn differing_keys(a: &RunSpec, b: &RunSpec) -> Vec<String> {
+    let as_map = |s: &RunSpec| match serde_json::to_value(s) {
+        Ok(serde_json::Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
+    let (a, b) = (as_map(a), as_map(b));
+    let mut keys: Vec<String> = a.keys().chain(b.keys()).filter(|k| a.get(*k) != b.get(*k)).cloned().collect();
+    keys.sort();
+    keys.dedup();
+    keys
 }

@@ -93,6 +93,31 @@ fn interpolate_and_reconstruct_use_a_finished_run() {
     assert_clean_error(&autoenc(&["interpolate", "--run", "/nonexistent/run"]), "/nonexistent/run");
 }
 
+/// config.json and the checkpoint's metadata are two copies of one run spec; when they
+/// disagree, `reconstruct` and `interpolate` refuse the run and name both files.
+#[test]
+fn a_run_whose_config_and_checkpoint_disagree_is_refused() {
+    let dir = temp_dir("mismatch");
+    let d = dir.to_str().unwrap();
+    let out =
+        autoenc(&["train", "--epochs", "1", "--limit-train", "64", "--limit-test", "16", "--code", "8", "--out", d]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let path = dir.join("config.json");
+    let config = std::fs::read_to_string(&path).unwrap();
+    let edited = config.replace("\"seed\": 0", "\"seed\": 5");
+    assert_ne!(config, edited, "the seed key is written as expected: {config}");
+    std::fs::write(&path, edited).unwrap();
+    for cmd in ["reconstruct", "interpolate"] {
+        let out = autoenc(&[cmd, "--run", d]);
+        assert_clean_error(&out, "config.json");
+        assert_clean_error(&out, "model.safetensors");
+        assert_clean_error(&out, "seed");
+    }
+    // Put back, the run loads again.
+    std::fs::write(&path, config).unwrap();
+    assert!(autoenc(&["reconstruct", "--run", d]).status.success());
+}
+
 #[test]
 fn stacked_run_reports_test_error() {
     let dir = temp_dir("stacked");

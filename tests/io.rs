@@ -150,3 +150,34 @@ fn png_grid_has_the_right_size_and_pixels() {
     assert!(write_grid(&dir.join("bad.png"), &[vec![0.0; 6]], 2, h, w, 0).is_err());
     assert!(!dir.join("bad.png").exists());
 }
+
+/// config.json as the first runs wrote it (f32 values widened to f64 by hand-built JSON,
+/// stacked runs without momentum or dataset_spec) still parses, into the right family.
+#[test]
+fn run_specs_written_before_the_serde_type_still_parse() {
+    use autoenc::run::{Architecture, RunSpec};
+    let dense = r#"{"activation":"relu","backend":"cpu","batch_size":64,"beta":0.0,"code":32,
+        "code_activation":"relu","dataset":"bundled-mnist","dataset_spec":"bundled","device":"cpu",
+        "epochs":2,"hidden":[256],"l1":0.0,"lambda":0.0,"loss":"bce","lr":0.0010000000474974513,
+        "lr_decay":1.0,"model":"ae","momentum":0.8999999761581421,"noise":"none","optimizer":"adam",
+        "output_activation":"sigmoid","rho":0.05000000074505806,"seed":1,"weight_decay":0.0}"#;
+    let spec = RunSpec::from_json(dense, "dense").unwrap();
+    assert_eq!((spec.training.lr, spec.training.momentum, spec.training.epochs), (1e-3, 0.9, Some(2)));
+    assert!(matches!(&spec.arch, Architecture::Dense { hidden, code: 32, .. } if hidden == &[256]));
+    let stacked = r#"{"backend":"cpu","batch_size":64,"classifier_only":false,"dataset":"bundled-mnist",
+        "device":"cpu","finetune_epochs":5,"finetune_lr":0.00010000000474974513,"lambda":0.0,
+        "layers":[784,256,64],"loss":"bce","lr":0.0010000000474974513,"lr_decay":1.0,"model":"stacked",
+        "noise":"masking:0.25","optimizer":"adam","pretrain":"denoising","pretrain_epochs":3,"seed":1}"#;
+    let spec = RunSpec::from_json(stacked, "stacked").unwrap();
+    assert_eq!((spec.training.momentum, spec.training.weight_decay, spec.dataset_spec), (0.9, 0.0, None));
+    assert!(
+        matches!(spec.arch, Architecture::Stacked { pretrain_epochs: 3, finetune_lr, .. } if finetune_lr == 1e-3f32 / 10.0)
+    );
+    let conv = r#"{"backend":"cpu","batch_size":64,"dataset":"d","device":"cpu","epochs":1,"lr":0.001,
+        "lr_decay":1.0,"loss":"bce","model":"conv","noise":"none","optimizer":"adam","seed":0}"#;
+    let spec = RunSpec::from_json(conv, "conv").unwrap();
+    assert_eq!(spec.arch, Architecture::Conv { decoder: "upsample".into() });
+    // What a spec writes, it reads back unchanged.
+    assert_eq!(RunSpec::from_json(&spec.to_json().unwrap(), "round trip").unwrap(), spec);
+    assert!(RunSpec::from_json("{}", "empty.json").unwrap_err().to_string().contains("empty.json"));
+}

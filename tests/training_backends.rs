@@ -13,7 +13,7 @@ use autoenc::data::noise::Noise;
 use autoenc::models::ae::{DenseAutoencoder, DenseConfig};
 use autoenc::models::conv::{ConvAutoencoder, Decoder};
 use autoenc::models::objective::{Objective, Reconstruction};
-use autoenc::models::stacked::{layer_config, train_classifier, Classifier};
+use autoenc::models::stacked::{layer_config, Classifier};
 use autoenc::models::Model;
 use autoenc::optim::OptimizerKind;
 use autoenc::train::{self, EpochMetrics, TrainConfig};
@@ -126,7 +126,8 @@ fn stacked_trains_on<B: Backend>(be: &B) {
     let clf = Classifier::from_pretrained(be, &stack, 784, 10, 0).unwrap();
     let before = clf.error_rate(be, &d.test_x, &d.test_y, 64).unwrap();
     let fine = TrainConfig { epochs: 4, noise: Noise::None, ..c };
-    let h = train_classifier(be, &clf, &d.train_x, &d.train_y, &d.test_x, &d.test_y, &fine, &mut |_| Ok(())).unwrap();
+    let (train, test) = ((&d.train_x[..], &d.train_y[..]), (&d.test_x[..], &d.test_y[..]));
+    let h = train::train_classifier(be, &clf, train, test, "finetune", &fine, &mut |_| Ok(())).unwrap();
     assert!(h.last().unwrap().train_loss < h[0].train_loss, "{h:?}");
     let after = h.last().unwrap().test_error;
     assert!(after < before && after < 0.5, "test error {before} -> {after}");
@@ -188,4 +189,51 @@ fn gpu_first_epoch_loss_matches_cpu() {
     assert!(rel <= 1e-3, "cpu {a} vs gpu {b}: relative difference {rel:e}");
     let (ta, tb) = (cpu_h[0].test_loss, gpu_h[0].test_loss);
     assert!((ta - tb).abs() / ta <= 1e-3, "test loss cpu {ta} vs gpu {tb}");
+}
+
+/// `train::evaluate` computes on the device and reads back scalars; it must agree with the
+/// same quantities computed on the host in f64 from downloaded reconstructions, codes and
+/// weights (two batches, the second partial).
+fn evaluation_matches_host_reference<B: Backend>(be: &B) {
+    let d = data(64, 300);
+    let model = DenseAutoencoder::new(be, dense(Activation::Sigmoid, vec![]), 4).unwrap();
+    let ev = train::evaluate(be, &model, Reconstruction::Bce, &d.test_x, 784, 256).unwrap();
+    let n = d.n_test() as f64;
+    let recon = train::reconstruct(be, &model, &d.test_x, 784).unwrap();
+    let sse = recon.iter().zip(&d.test_x).map(|(&r, &t)| ((r - t) as f64).powi(2)).sum::<f64>() / n;
+    let codes = train::encode(be, &model, &d.test_x, 784).unwrap();
+    let mean_code = codes.iter().map(|&c| c as f64).sum::<f64>() / codes.len() as f64;
+    let enc = model.encoder_layers().next().unwrap();
+    let w = model.params.list[enc.w].value.to_vec(be).unwrap();
+    let b = model.params.list[enc.b].value.to_vec(be).unwrap();
+    let row_sq: Vec<f64> = w.chunks(784).map(|r| r.iter().map(|&v| (v as f64).powi(2)).sum()).collect();
+    let jacobian = d
+        .test_x
+        .chunks(784)
+        .map(|x| {
+            let per_unit = w.chunks(784).zip(&b).zip(&row_sq).map(|((wj, &bj), s)| {
+                let z = bj as f64 + wj.iter().zip(x).map(|(&a, &v)| a as f64 * v as f64).sum::<f64>();
+                let h = 1.0 / (1.0 + (-z).exp());
+                (h * (1.0 - h)).powi(2) * s
+            });
+            per_unit.sum::<f64>().sqrt()
+        })
+        .sum::<f64>()
+        / n;
+    let close = |a: f64, b: f64, what: &str| assert!((a - b).abs() <= 1e-4 * b.abs(), "{what}: device {a} vs host {b}");
+    close(ev.sse_per_image, sse, "sse per image");
+    close(ev.mean_code, mean_code, "mean code");
+    close(ev.jacobian_norm.expect("one-layer encoder"), jacobian, "jacobian norm");
+}
+
+#[test]
+fn evaluation_matches_host_reference_on_cpu() {
+    evaluation_matches_host_reference(&CpuBackend::new());
+}
+
+#[test]
+fn evaluation_matches_host_reference_on_gpu() {
+    if let Some(g) = gpu() {
+        evaluation_matches_host_reference(&g);
+    }
 }

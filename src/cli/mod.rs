@@ -1,13 +1,17 @@
 //! Command-line parsing and dispatch. Each subcommand lives in its own file.
 
+mod args;
+mod backend;
 mod pca;
 mod runs;
 mod stacked;
 mod tools;
 mod train;
 
+pub use backend::BackendChoice;
+
 use autoenc::Result;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
@@ -17,17 +21,11 @@ pub struct Cli {
     command: Option<Command>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum BackendChoice {
-    Cpu,
-    Gpu,
-}
-
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Train an autoencoder and write config.json, metrics.csv, model.safetensors and
     /// reconstructions.png to --out.
-    Train(Box<train::TrainArgs>),
+    Train(Box<args::TrainArgs>),
     /// Finite-difference gradient check of every differentiable op.
     Gradcheck(tools::GradcheckArgs),
     /// Run every kernel on the GPU and on the CPU and compare.
@@ -51,6 +49,7 @@ pub fn run() -> Result<ExitCode> {
         cli = Cli::parse_from(["autoenc", "train"]);
     }
     match cli.command.expect("set above") {
+        Command::Train(a) if a.model == args::ModelChoice::Stacked => stacked::run(*a),
         Command::Train(a) => train::run(*a),
         Command::Gradcheck(a) => tools::gradcheck(a),
         Command::Validate(a) => tools::validate(a),

@@ -1,6 +1,6 @@
 //! Commands that use a finished run directory: `reconstruct` and `interpolate`.
 
-use autoenc::backend::gpu::GpuBackend;
+use super::backend::{BackendArgs, OnBackend};
 use autoenc::backend::prelude::*;
 use autoenc::backend::Activation;
 use autoenc::data::datasets::{self, Dataset};
@@ -8,15 +8,12 @@ use autoenc::io::images::write_grid;
 use autoenc::models::ae::{DenseAutoencoder, DenseConfig};
 use autoenc::models::conv::{ConvAutoencoder, Decoder};
 use autoenc::models::Model;
-use autoenc::run::{load_params, read_config, MODEL_FILE};
+use autoenc::run::{Architecture, SavedRun};
 use autoenc::train;
-use autoenc::{CpuBackend, Error, Result};
+use autoenc::{Error, Result};
 use clap::Args;
-use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-
-use super::BackendChoice;
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
@@ -28,10 +25,8 @@ pub struct RunArgs {
     dataset: Option<String>,
     #[arg(long, default_value = "data")]
     data_dir: PathBuf,
-    #[arg(long, value_enum, default_value = "cpu")]
-    backend: BackendChoice,
-    #[arg(long)]
-    adapter: Option<String>,
+    #[command(flatten)]
+    device: BackendArgs,
 }
 
 #[derive(Args, Debug)]
@@ -64,72 +59,64 @@ pub struct InterpolateArgs {
     out: Option<PathBuf>,
 }
 
-fn str_field<'a>(config: &'a Value, key: &str, dir: &Path) -> Result<&'a str> {
-    config[key].as_str().ok_or_else(|| Error::Checkpoint(format!("{}: config.json has no '{key}'", dir.display())))
-}
-
-fn activation(config: &Value, key: &str, dir: &Path) -> Result<Activation> {
-    let name = str_field(config, key, dir)?;
+fn activation(name: &str, dir: &Path) -> Result<Activation> {
     Activation::parse(name).ok_or_else(|| Error::Checkpoint(format!("{}: unknown activation '{name}'", dir.display())))
 }
 
 /// Rebuilds the autoencoder a run trained and loads its weights.
-pub fn load_model<B: Backend>(backend: &B, dir: &Path, data: &Dataset) -> Result<Box<dyn Model<B>>> {
-    let config = read_config(dir)?;
-    let kind = str_field(&config, "model", dir)?;
-    let mut model: Box<dyn Model<B>> = match kind {
-        "conv" => {
-            let decoder = Decoder::parse(config["decoder"].as_str().unwrap_or("upsample"))?;
-            Box::new(ConvAutoencoder::new(backend, decoder, data.height, data.width, 0)?)
-        }
-        "stacked" => {
+pub fn load_model<B: Backend>(backend: &B, run: &SavedRun, data: &Dataset) -> Result<Box<dyn Model<B>>> {
+    let dir = &run.dir;
+    let mut model: Box<dyn Model<B>> = match (run.spec.model.as_str(), &run.spec.arch) {
+        ("stacked", _) | (_, Architecture::Stacked { .. }) => {
             return Err(Error::Config(format!("{} is a stacked classifier run: it has no decoder", dir.display())))
         }
-        _ => {
-            let hidden =
-                config["hidden"].as_array().map(|a| a.iter().filter_map(|v| v.as_u64()).map(|v| v as usize).collect());
-            let code = config["code"].as_u64().map(|c| c as usize);
-            let (Some(hidden), Some(code)) = (hidden, code) else {
-                return Err(Error::Checkpoint(format!("{}: config.json lacks the layer sizes", dir.display())));
-            };
+        ("conv", Architecture::Conv { decoder }) => {
+            Box::new(ConvAutoencoder::new(backend, Decoder::parse(decoder)?, data.height, data.width, 0)?)
+        }
+        (kind, Architecture::Dense { hidden, code, activation: act, code_activation, output_activation })
+            if kind != "conv" =>
+        {
             let cfg = DenseConfig {
                 input: data.dim(),
-                hidden,
-                code,
-                activation: activation(&config, "activation", dir)?,
-                code_activation: activation(&config, "code_activation", dir)?,
-                output_activation: activation(&config, "output_activation", dir)?,
+                hidden: hidden.clone(),
+                code: *code,
+                activation: activation(act, dir)?,
+                code_activation: activation(code_activation, dir)?,
+                output_activation: activation(output_activation, dir)?,
             };
             Box::new(DenseAutoencoder::new(backend, cfg, 0)?)
         }
+        _ => return Err(Error::Checkpoint(format!("{}: config.json lacks the layer sizes", dir.display()))),
     };
-    load_into(backend, dir, model.as_mut())?;
+    run.load_params(backend, model.params_mut())?;
     Ok(model)
 }
 
-fn load_into<B: Backend>(backend: &B, dir: &Path, model: &mut dyn Model<B>) -> Result<()> {
-    load_params(&dir.join(MODEL_FILE), backend, model.params_mut())
-}
-
-fn dataset_for(args: &RunArgs) -> Result<Dataset> {
-    let config = read_config(&args.run)?;
+/// The run and the dataset its test images come from.
+fn open(args: &RunArgs) -> Result<(SavedRun, Dataset)> {
+    let run = SavedRun::open(&args.run)?;
     let spec = match &args.dataset {
         Some(s) => s.clone(),
-        None => config["dataset_spec"].as_str().unwrap_or("bundled").to_string(),
+        None => run.spec.dataset_spec.clone().unwrap_or_else(|| "bundled".into()),
     };
-    datasets::load(&spec, &args.data_dir)
+    let data = datasets::load(&spec, &args.data_dir)?;
+    Ok((run, data))
 }
 
 pub fn reconstruct(a: ReconstructArgs) -> Result<ExitCode> {
-    match a.common.backend {
-        BackendChoice::Cpu => reconstruct_on(&CpuBackend::new(), &a),
-        BackendChoice::Gpu => reconstruct_on(&GpuBackend::new(a.common.adapter.as_deref())?, &a),
+    a.common.device.run(&a)
+}
+
+impl OnBackend for &ReconstructArgs {
+    type Output = ExitCode;
+    fn run<B: Backend>(self, backend: &B) -> Result<ExitCode> {
+        reconstruct_on(backend, self)
     }
 }
 
 fn reconstruct_on<B: Backend>(backend: &B, a: &ReconstructArgs) -> Result<ExitCode> {
-    let data = dataset_for(&a.common)?;
-    let model = load_model(backend, &a.common.run, &data)?;
+    let (run, data) = open(&a.common)?;
+    let model = load_model(backend, &run, &data)?;
     let n = a.count.clamp(1, data.n_test());
     let originals = &data.test_x[..n * data.dim()];
     let recon = train::reconstruct(backend, model.as_ref(), originals, data.dim())?;
@@ -140,14 +127,18 @@ fn reconstruct_on<B: Backend>(backend: &B, a: &ReconstructArgs) -> Result<ExitCo
 }
 
 pub fn interpolate(a: InterpolateArgs) -> Result<ExitCode> {
-    match a.common.backend {
-        BackendChoice::Cpu => interpolate_on(&CpuBackend::new(), &a),
-        BackendChoice::Gpu => interpolate_on(&GpuBackend::new(a.common.adapter.as_deref())?, &a),
+    a.common.device.run(&a)
+}
+
+impl OnBackend for &InterpolateArgs {
+    type Output = ExitCode;
+    fn run<B: Backend>(self, backend: &B) -> Result<ExitCode> {
+        interpolate_on(backend, self)
     }
 }
 
 fn interpolate_on<B: Backend>(backend: &B, a: &InterpolateArgs) -> Result<ExitCode> {
-    let data = dataset_for(&a.common)?;
+    let (run, data) = open(&a.common)?;
     for i in [a.from, a.to] {
         if i >= data.n_test() {
             return Err(Error::Config(format!(
@@ -160,7 +151,7 @@ fn interpolate_on<B: Backend>(backend: &B, a: &InterpolateArgs) -> Result<ExitCo
     if a.steps < 2 {
         return Err(Error::Config("--steps must be at least 2".into()));
     }
-    let model = load_model(backend, &a.common.run, &data)?;
+    let model = load_model(backend, &run, &data)?;
     let dim = data.dim();
     let pair = [data.test_image(a.from), data.test_image(a.to)].concat();
     let codes = train::encode(backend, model.as_ref(), &pair, dim)?;

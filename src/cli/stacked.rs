@@ -1,26 +1,24 @@
 //! `autoenc train --model stacked`: greedy layer-wise pretraining, then a softmax
 //! classifier on the top code, fine-tuned with the stack (or alone on the frozen stack).
 
-use super::train::TrainArgs;
+use super::args::TrainArgs;
+use super::backend::OnBackend;
 use autoenc::backend::prelude::*;
 use autoenc::data::datasets::Dataset;
 use autoenc::data::noise::Noise;
-use autoenc::io::checkpoint::write_atomic;
 use autoenc::models::ae::DenseAutoencoder;
 use autoenc::models::objective::{Objective, Reconstruction};
-use autoenc::models::stacked::{layer_config, train_classifier, Classifier, ClassifierEpoch};
-use autoenc::optim::OptimizerKind;
-use autoenc::run::{save_params, CONFIG_FILE, MODEL_FILE};
-use autoenc::train::{self, EpochMetrics, TrainConfig};
+use autoenc::models::stacked::{layer_config, Classifier};
+use autoenc::run::{Architecture, RunWriter};
+use autoenc::train::{self, ClassifierEpoch, EpochMetrics, TrainConfig};
 use autoenc::{Error, Result};
-use std::path::Path;
 use std::process::ExitCode;
 
 const HEADER: &str = "phase,layer,epoch,train_loss,test_loss,test_error,seconds\n";
 
 /// metrics.csv for a stacked run: pretraining rows (per layer) then classifier rows.
 struct StackedMetrics<'a> {
-    path: &'a Path,
+    writer: &'a RunWriter,
     text: String,
 }
 
@@ -30,23 +28,33 @@ impl StackedMetrics<'_> {
             "pretrain,{layer},{},{:.6},{:.6},,{:.3}\n",
             m.epoch, m.train_loss, m.test_loss, m.seconds
         ));
-        write_atomic(self.path, self.text.as_bytes())
+        self.writer.write_metrics_text(&self.text)
     }
     fn classifier(&mut self, phase: &str, m: &ClassifierEpoch) -> Result<()> {
         self.text
             .push_str(&format!("{phase},,{},{:.6},,{:.5},{:.3}\n", m.epoch, m.train_loss, m.test_error, m.seconds));
-        eprintln!(
-            "{phase} epoch {:>3}  train_loss {:.5}  test_error {:.2}%  {:.1}s",
-            m.epoch,
-            m.train_loss,
-            100.0 * m.test_error,
-            m.seconds
-        );
-        write_atomic(self.path, self.text.as_bytes())
+        self.writer.write_metrics_text(&self.text)
     }
 }
 
-pub fn run<B: Backend>(backend: &B, args: &TrainArgs, data: &Dataset, out: &Path) -> Result<ExitCode> {
+pub fn run(args: TrainArgs) -> Result<ExitCode> {
+    let data = args.load_data()?;
+    args.device.run(Job { args: &args, data: &data })
+}
+
+struct Job<'a> {
+    args: &'a TrainArgs,
+    data: &'a Dataset,
+}
+
+impl OnBackend for Job<'_> {
+    type Output = ExitCode;
+    fn run<B: Backend>(self, backend: &B) -> Result<ExitCode> {
+        train_stacked(backend, self.args, self.data)
+    }
+}
+
+fn train_stacked<B: Backend>(backend: &B, args: &TrainArgs, data: &Dataset) -> Result<ExitCode> {
     let widths = &args.layers;
     if widths.len() < 2 || widths[0] != data.dim() || widths.contains(&0) {
         return Err(Error::Config(format!(
@@ -66,30 +74,20 @@ pub fn run<B: Backend>(backend: &B, args: &TrainArgs, data: &Dataset, out: &Path
             return Err(Error::Config(format!("unknown --pretrain '{other}' (expected ae, denoising or contractive)")))
         }
     };
-    let optimizer = OptimizerKind::parse(&args.optimizer, args.momentum)?;
-    let pre_cfg = TrainConfig {
-        epochs: args.pretrain_epochs,
-        batch_size: args.batch_size,
-        lr: args.lr,
-        lr_decay: args.lr_decay,
-        optimizer,
-        weight_decay: args.weight_decay,
-        seed: args.seed,
-        noise,
-        check_every: args.check_every,
-        progress: !args.no_progress,
+    let finetune_lr = args.finetune_lr.unwrap_or(args.lr / 10.0);
+    let arch = Architecture::Stacked {
+        layers: widths.clone(),
+        pretrain: args.pretrain.clone(),
+        pretrain_epochs: args.pretrain_epochs,
+        finetune_epochs: args.finetune_epochs,
+        finetune_lr,
+        classifier_only: args.classifier_only,
     };
-    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-    let config = serde_json::json!({
-        "model": "stacked", "dataset": data.name, "backend": backend.name(), "device": backend.describe(),
-        "layers": widths, "pretrain": args.pretrain, "pretrain_epochs": args.pretrain_epochs,
-        "finetune_epochs": args.finetune_epochs, "finetune_lr": args.finetune_lr.unwrap_or(args.lr / 10.0), "classifier_only": args.classifier_only,
-        "batch_size": args.batch_size, "lr": args.lr, "lr_decay": args.lr_decay, "optimizer": args.optimizer, "seed": args.seed,
-        "noise": pre_cfg.noise.to_string(), "lambda": objective.contractive, "loss": objective.reconstruction.name(),
-    });
-    write_atomic(&out.join(CONFIG_FILE), serde_json::to_string_pretty(&config).unwrap_or_default().as_bytes())?;
-    let metrics_path = out.join(autoenc::run::METRICS_FILE);
-    let mut metrics = StackedMetrics { path: &metrics_path, text: HEADER.to_string() };
+    let spec = args.run_spec(backend, data, args.training_spec(&objective, &noise), arch);
+    let pre_cfg = TrainConfig { epochs: args.pretrain_epochs, ..args.train_config(&spec.training)? };
+    let out = args.out_dir();
+    let writer = RunWriter::create(&out, &spec)?;
+    let mut metrics = StackedMetrics { writer: &writer, text: HEADER.to_string() };
 
     // Greedy: each AE learns to reconstruct the codes of the one below.
     let (mut xs, mut ts) = (data.train_x.clone(), data.test_x.clone());
@@ -105,12 +103,7 @@ pub fn run<B: Backend>(backend: &B, args: &TrainArgs, data: &Dataset, out: &Path
         stack.push(ae);
     }
 
-    let fine_cfg = TrainConfig {
-        epochs: args.finetune_epochs,
-        lr: args.finetune_lr.unwrap_or(args.lr / 10.0),
-        noise: Noise::None,
-        ..pre_cfg.clone()
-    };
+    let fine_cfg = TrainConfig { epochs: args.finetune_epochs, lr: finetune_lr, noise: Noise::None, ..pre_cfg.clone() };
     let (clf, phase, train_x, test_x) = if args.classifier_only {
         // The stack stays frozen: its codes are computed once and only the head learns.
         (
@@ -127,10 +120,11 @@ pub fn run<B: Backend>(backend: &B, args: &TrainArgs, data: &Dataset, out: &Path
             &data.test_x,
         )
     };
-    let history = train_classifier(backend, &clf, train_x, &data.train_y, test_x, &data.test_y, &fine_cfg, &mut |m| {
-        metrics.classifier(phase, m)
-    })?;
-    save_params(&out.join(MODEL_FILE), backend, &clf.params, &config)?;
+    let train = (&train_x[..], &data.train_y[..]);
+    let test = (&test_x[..], &data.test_y[..]);
+    let history =
+        train::train_classifier(backend, &clf, train, test, phase, &fine_cfg, &mut |m| metrics.classifier(phase, m))?;
+    writer.save_model(backend, &clf.params)?;
     if let Some(last) = history.last() {
         eprintln!(
             "wrote {}: test error {:.2}% (accuracy {:.2}%) after {} {phase} epochs",

@@ -1,6 +1,7 @@
 //! The autoencoder family. Every model implements [`Model`]: a forward pass on a tape that
 //! exposes its reconstruction and its code; [`objective::Objective`] turns that into the
-//! loss (reconstruction + regularisers) that [`crate::train`] minimises.
+//! loss (reconstruction + regularisers). Models know no trainer: the loop in src/train/
+//! drives them.
 
 pub mod ae;
 pub mod conv;

@@ -1,19 +1,15 @@
-//! Stacked autoencoders: greedy layer-wise pretraining (each AE trained on the codes of
-//! the one below), then a softmax classifier on the top code, fine-tuned with the whole
-//! stack or trained alone on the frozen stack.
+//! Stacked autoencoders: the pretraining AE of each layer and the softmax classifier
+//! built on the pretrained encoders. Greedy layer-wise pretraining and the supervised
+//! phase both run through the one training loop (src/train/).
 
 use super::ae::{DenseAutoencoder, DenseConfig};
-use crate::autodiff::{ops, Tape, Var};
-use crate::backend::{Activation, Backend, Loss};
-use crate::data::batches::{gather_labels, gather_rows, one_hot, shuffled_indices};
+use crate::autodiff::{Tape, Var};
+use crate::backend::{Activation, Backend};
 use crate::error::{Error, Result};
 use crate::nn::{Bound, Linear, Params};
-use crate::optim::Optimizer;
 use crate::tensor::Tensor;
-use crate::train::TrainConfig;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use std::time::Instant;
 
 /// The pretraining AE for layer `widths[i] -> widths[i+1]`: one sigmoid code layer and a
 /// sigmoid output (inputs and codes all live in [0, 1], so BCE applies at every level).
@@ -115,66 +111,4 @@ impl<B: Backend> Classifier<B> {
         let wrong = pred.iter().zip(y).filter(|(p, t)| p != t).count();
         Ok(wrong as f64 / y.len().max(1) as f64)
     }
-}
-
-/// One epoch of classifier training.
-#[derive(Clone, Debug)]
-pub struct ClassifierEpoch {
-    pub epoch: usize,
-    pub train_loss: f64,
-    pub test_error: f64,
-    pub seconds: f64,
-}
-
-/// Trains every parameter of `clf` with softmax cross-entropy on one-hot labels.
-#[allow(clippy::too_many_arguments)]
-pub fn train_classifier<B: Backend>(
-    backend: &B,
-    clf: &Classifier<B>,
-    train_x: &[f32],
-    train_y: &[u8],
-    test_x: &[f32],
-    test_y: &[u8],
-    cfg: &TrainConfig,
-    on_epoch: &mut dyn FnMut(&ClassifierEpoch) -> Result<()>,
-) -> Result<Vec<ClassifierEpoch>> {
-    cfg.validate()?;
-    let dim = clf.input_width();
-    let n = train_y.len();
-    if n == 0 || train_x.len() != n * dim {
-        return Err(Error::Shape(format!("classifier: {} values for {n} labels of width {dim}", train_x.len())));
-    }
-    let mut optimizer = Optimizer::new(backend, &clf.params, cfg.optimizer, cfg.lr, cfg.weight_decay)?;
-    let mut history = Vec::new();
-    for epoch in 1..=cfg.epochs {
-        optimizer.lr = cfg.lr_at(epoch);
-        let start = Instant::now();
-        let acc = backend.zeros(1, "classifier loss sum")?;
-        for idx in shuffled_indices(n, cfg.seed, epoch as u64).chunks(cfg.batch_size) {
-            let x = Tensor::from_slice(backend, [idx.len(), dim], &gather_rows(train_x, dim, idx), "classifier batch")?;
-            let t = one_hot(&gather_labels(train_y, idx), clf.classes)?;
-            let target = Tensor::from_slice(backend, [idx.len(), clf.classes], &t, "classifier labels")?;
-            let tape = Tape::new(backend);
-            let p = clf.params.bind(&tape);
-            let logits = clf.logits(&p, tape.constant(&x))?;
-            let loss = ops::loss(&tape, logits, &target, Loss::SoftmaxCrossEntropy)?;
-            tape.backward(loss)?;
-            optimizer.step(backend, &clf.params, &p.grads())?;
-            backend.axpy(idx.len() as f32, &tape.value(loss).buf, &acc, 1)?;
-            backend.flush()?;
-        }
-        let train_loss = backend.download(&acc)?[0] as f64 / n as f64;
-        if !train_loss.is_finite() {
-            return Err(Error::NonFinite(format!("classifier loss became {train_loss} in epoch {epoch}")));
-        }
-        let m = ClassifierEpoch {
-            epoch,
-            train_loss,
-            test_error: clf.error_rate(backend, test_x, test_y, 512)?,
-            seconds: start.elapsed().as_secs_f64(),
-        };
-        on_epoch(&m)?;
-        history.push(m);
-    }
-    Ok(history)
 }

@@ -1,0 +1,279 @@
+//! `autoenc train`'s flags and what they mean: the model, its objective and corruption,
+//! and the [`RunSpec`] describing the run. Shared by the autoencoder and stacked trainers.
+
+use super::backend::BackendArgs;
+use autoenc::backend::prelude::*;
+use autoenc::backend::Activation;
+use autoenc::data::datasets::{self, Dataset};
+use autoenc::data::noise::Noise;
+use autoenc::models::ae::DenseConfig;
+use autoenc::models::objective::{Objective, Reconstruction};
+use autoenc::run::{Architecture, RunSpec, TrainingSpec};
+use autoenc::train::TrainConfig;
+use autoenc::{Error, Result};
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModelChoice {
+    /// Fully connected autoencoder (under- or overcomplete).
+    Ae,
+    /// No activations anywhere: reaches PCA's reconstruction error.
+    Linear,
+    /// Dense AE with an L1 activity (--l1) and/or KL sparsity (--beta, --rho) penalty on the code.
+    Sparse,
+    /// Dense AE trained on corrupted inputs (--noise) against the clean ones.
+    Denoising,
+    /// One-layer encoder with the closed-form contractive penalty (--lambda).
+    Contractive,
+    /// Convolutional autoencoder for 28x28 images (--decoder upsample|transposed).
+    Conv,
+    /// Greedy layer-wise pretrained stack (--layers, --pretrain) with a softmax classifier.
+    Stacked,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TrainArgs {
+    #[arg(long, value_enum, default_value = "ae")]
+    pub model: ModelChoice,
+    /// bundled | bundled-fashion | mnist | fashion-mnist | synthetic | a folder of IDX files.
+    #[arg(long, default_value = "bundled")]
+    pub dataset: String,
+    /// Where `mnist` and `fashion-mnist` live (tools/fetch-datasets.sh fills it).
+    #[arg(long, default_value = "data")]
+    pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub device: BackendArgs,
+    #[arg(long, default_value_t = 5)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f32,
+    /// Multiply the learning rate by this after every epoch.
+    #[arg(long, default_value_t = 1.0)]
+    pub lr_decay: f32,
+    /// adam | sgd
+    #[arg(long, default_value = "adam")]
+    pub optimizer: String,
+    /// SGD momentum.
+    #[arg(long, default_value_t = 0.9)]
+    pub momentum: f32,
+    #[arg(long, default_value_t = 0.0)]
+    pub weight_decay: f32,
+    /// mse | bce (default: bce, mse for the linear model).
+    #[arg(long)]
+    pub loss: Option<String>,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Run directory (default runs/<model>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Decoder of the conv model: upsample (nearest + conv) or transposed (strided conv_transpose2d).
+    #[arg(long, default_value = "upsample")]
+    pub decoder: String,
+    /// Stacked: layer widths from the input up, e.g. 784,500,250.
+    #[arg(long, value_delimiter = ',', default_values_t = [784, 256, 64])]
+    pub layers: Vec<usize>,
+    /// Stacked: how each layer is pretrained: ae | denoising | contractive.
+    #[arg(long, default_value = "denoising")]
+    pub pretrain: String,
+    /// Stacked: epochs of pretraining per layer.
+    #[arg(long, default_value_t = 3)]
+    pub pretrain_epochs: usize,
+    /// Stacked: epochs of supervised training of the classifier.
+    #[arg(long, default_value_t = 5)]
+    pub finetune_epochs: usize,
+    /// Stacked: learning rate of the supervised phase (default: --lr / 10, gentler on the pretrained stack).
+    #[arg(long)]
+    pub finetune_lr: Option<f32>,
+    /// Stacked: train only the softmax head on the frozen stack's codes.
+    #[arg(long)]
+    pub classifier_only: bool,
+    /// Hidden layer sizes between input and code, comma separated (decoder mirrors them); 0 for none.
+    #[arg(long, value_delimiter = ',', default_values_t = [256])]
+    pub hidden: Vec<usize>,
+    /// Code size (larger than the input = overcomplete).
+    #[arg(long, default_value_t = 32)]
+    pub code: usize,
+    /// Hidden activation: relu | sigmoid | tanh | leaky_relu | identity.
+    #[arg(long, default_value = "relu")]
+    pub activation: String,
+    /// Code activation (default: sigmoid for sparse and contractive, else as --activation).
+    #[arg(long)]
+    pub code_activation: Option<String>,
+    /// Input corruption: none | masking:V | gaussian:SIGMA | salt-pepper:P (denoising default masking:0.25).
+    #[arg(long)]
+    pub noise: Option<String>,
+    /// L1 activity penalty weight (sparse).
+    #[arg(long, default_value_t = 0.0)]
+    pub l1: f32,
+    /// KL sparsity target mean activation (sparse).
+    #[arg(long, default_value_t = 0.05)]
+    pub rho: f32,
+    /// KL sparsity weight (sparse; default 3 when --l1 is not given).
+    #[arg(long)]
+    pub beta: Option<f32>,
+    /// Contractive penalty weight. The reconstruction loss is a mean over pixels, so this is
+    /// ~1/784 of the same lambda on a per-image sum; 1e-3 takes the mean ||J_f(x)||_F of a
+    /// 784-128 sigmoid encoder on MNIST from 7.0 to 2.7 (docs/RESULTS.md).
+    #[arg(long, default_value_t = 1e-3)]
+    pub lambda: f32,
+    /// Use only the first N training examples.
+    #[arg(long)]
+    pub limit_train: Option<usize>,
+    /// Use only the first N test examples.
+    #[arg(long)]
+    pub limit_test: Option<usize>,
+    /// Read the loss back every N steps.
+    #[arg(long, default_value_t = 20)]
+    pub check_every: usize,
+    /// Plain lines instead of a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+pub fn parse_activation(s: &str) -> Result<Activation> {
+    Activation::parse(s)
+        .ok_or_else(|| Error::Config(format!("unknown activation '{s}' (relu, sigmoid, tanh, leaky_relu, identity)")))
+}
+
+impl TrainArgs {
+    pub fn model_name(&self) -> &'static str {
+        match self.model {
+            ModelChoice::Ae => "ae",
+            ModelChoice::Linear => "linear",
+            ModelChoice::Sparse => "sparse",
+            ModelChoice::Denoising => "denoising",
+            ModelChoice::Contractive => "contractive",
+            ModelChoice::Conv => "conv",
+            ModelChoice::Stacked => "stacked",
+        }
+    }
+
+    /// `--hidden`, where 0 means no hidden layer.
+    fn hidden_layers(&self) -> Vec<usize> {
+        self.hidden.iter().copied().filter(|&h| h != 0).collect()
+    }
+
+    pub fn dense_config(&self, input: usize) -> Result<DenseConfig> {
+        if self.code == 0 {
+            return Err(Error::Config("--code must be at least 1".into()));
+        }
+        Ok(match self.model {
+            // Stacked linear maps add nothing: the default hidden layer is dropped unless asked for.
+            ModelChoice::Linear => DenseConfig {
+                hidden: if self.hidden == [256] { Vec::new() } else { self.hidden_layers() },
+                ..DenseConfig::linear(input, self.code)
+            },
+            ModelChoice::Contractive => DenseConfig {
+                input,
+                hidden: Vec::new(),
+                code: self.code,
+                activation: Activation::Sigmoid,
+                code_activation: parse_activation(self.code_activation.as_deref().unwrap_or("sigmoid"))?,
+                output_activation: Activation::Sigmoid,
+            },
+            _ => {
+                let act = parse_activation(&self.activation)?;
+                let default_code = if self.model == ModelChoice::Sparse { "sigmoid" } else { &self.activation };
+                DenseConfig {
+                    input,
+                    hidden: self.hidden_layers(),
+                    code: self.code,
+                    activation: act,
+                    code_activation: parse_activation(self.code_activation.as_deref().unwrap_or(default_code))?,
+                    output_activation: Activation::Sigmoid,
+                }
+            }
+        })
+    }
+
+    pub fn objective(&self) -> Result<Objective> {
+        let default_loss = if self.model == ModelChoice::Linear { "mse" } else { "bce" };
+        let mut obj = Objective::plain(Reconstruction::parse(self.loss.as_deref().unwrap_or(default_loss))?);
+        match self.model {
+            ModelChoice::Sparse => {
+                obj.l1 = self.l1;
+                obj.rho = self.rho;
+                obj.beta = self.beta.unwrap_or(if self.l1 > 0.0 { 0.0 } else { 3.0 });
+                if !(self.rho > 0.0 && self.rho < 1.0) {
+                    return Err(Error::Config(format!("--rho must be in (0, 1), got {}", self.rho)));
+                }
+            }
+            ModelChoice::Contractive => obj.contractive = self.lambda,
+            _ => {
+                obj.l1 = self.l1;
+            }
+        }
+        Ok(obj)
+    }
+
+    pub fn noise(&self) -> Result<Noise> {
+        let default = if self.model == ModelChoice::Denoising { "masking:0.25" } else { "none" };
+        Noise::parse(self.noise.as_deref().unwrap_or(default))
+    }
+
+    /// The run directory (default runs/<model>).
+    pub fn out_dir(&self) -> PathBuf {
+        self.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(self.model_name()))
+    }
+
+    /// Checks the flags every model shares and loads the (limited) dataset.
+    pub fn load_data(&self) -> Result<Dataset> {
+        if self.batch_size == 0 {
+            return Err(Error::Config("--batch-size must be at least 1".into()));
+        }
+        if self.epochs == 0 {
+            return Err(Error::Config("--epochs must be at least 1".into()));
+        }
+        Ok(datasets::load(&self.dataset, &self.data_dir)?.limit(self.limit_train, self.limit_test))
+    }
+
+    /// How the model trains, as the run records it. A stacked run records its pretraining
+    /// (no `epochs`, no sparsity weights: its phases count their own epochs).
+    pub fn training_spec(&self, objective: &Objective, noise: &Noise) -> TrainingSpec {
+        let stacked = self.model == ModelChoice::Stacked;
+        let per_model = |v: f32| (!stacked).then_some(v);
+        TrainingSpec {
+            epochs: (!stacked).then_some(self.epochs),
+            batch_size: self.batch_size,
+            lr: self.lr,
+            lr_decay: self.lr_decay,
+            optimizer: self.optimizer.clone(),
+            momentum: self.momentum,
+            weight_decay: self.weight_decay,
+            loss: objective.reconstruction.name().into(),
+            seed: self.seed,
+            noise: noise.to_string(),
+            l1: per_model(objective.l1),
+            rho: per_model(objective.rho),
+            beta: per_model(objective.beta),
+            lambda: objective.contractive,
+        }
+    }
+
+    /// The run's description: this command line's model and training on `backend` and `data`.
+    pub fn run_spec<B: Backend>(
+        &self,
+        backend: &B,
+        data: &Dataset,
+        training: TrainingSpec,
+        arch: Architecture,
+    ) -> RunSpec {
+        RunSpec {
+            model: self.model_name().into(),
+            dataset: data.name.clone(),
+            dataset_spec: Some(self.dataset.clone()),
+            backend: backend.name().into(),
+            device: backend.describe(),
+            training,
+            arch,
+        }
+    }
+
+    /// The loop's configuration for `training` (plus the flags that only steer the loop).
+    pub fn train_config(&self, training: &TrainingSpec) -> Result<TrainConfig> {
+        training.train_config(self.check_every, !self.no_progress)
+    }
+}

@@ -1,0 +1,125 @@
+//! [`RunSpec`]: the one description of a run (the model and how it was trained), written
+//! to config.json and into the checkpoint's metadata, and read back from both.
+//!
+//! The field names are config.json's keys, unchanged since the first runs, so existing run
+//! directories keep loading; keys a model does not use are left out.
+
+use crate::data::noise::Noise;
+use crate::error::{Error, Result};
+use crate::optim::OptimizerKind;
+use crate::train::TrainConfig;
+use serde::{Deserialize, Serialize};
+
+/// The model and the training of one run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunSpec {
+    /// "ae", "linear", "sparse", "denoising", "contractive", "conv" or "stacked".
+    pub model: String,
+    /// The dataset's name ("bundled-mnist", ...).
+    pub dataset: String,
+    /// The --dataset value it was loaded from (what `reconstruct` loads by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset_spec: Option<String>,
+    pub backend: String,
+    pub device: String,
+    #[serde(flatten)]
+    pub training: TrainingSpec,
+    #[serde(flatten)]
+    pub arch: Architecture,
+}
+
+/// How the model was trained (for a stacked run: its pretraining phases).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainingSpec {
+    /// Absent for stacked runs, which count pretraining and fine-tuning epochs instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epochs: Option<usize>,
+    pub batch_size: usize,
+    pub lr: f32,
+    pub lr_decay: f32,
+    /// "adam" or "sgd".
+    pub optimizer: String,
+    #[serde(default = "default_momentum")]
+    pub momentum: f32,
+    #[serde(default)]
+    pub weight_decay: f32,
+    /// The reconstruction loss, "mse" or "bce".
+    pub loss: String,
+    pub seed: u64,
+    /// The input corruption, as `Noise` prints it ("none", "masking:0.25", ...).
+    pub noise: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub l1: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rho: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beta: Option<f32>,
+    /// The contractive penalty weight (0 = off).
+    #[serde(default)]
+    pub lambda: f32,
+}
+
+fn default_momentum() -> f32 {
+    0.9
+}
+
+fn default_decoder() -> String {
+    "upsample".into()
+}
+
+/// The architecture, by family. Told apart by their keys: `hidden`/`code` (dense),
+/// `layers` (stacked), anything else is the conv model (`decoder` defaults to upsample,
+/// as in runs written before it was recorded).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Architecture {
+    Dense {
+        hidden: Vec<usize>,
+        code: usize,
+        activation: String,
+        code_activation: String,
+        output_activation: String,
+    },
+    Stacked {
+        layers: Vec<usize>,
+        pretrain: String,
+        pretrain_epochs: usize,
+        finetune_epochs: usize,
+        finetune_lr: f32,
+        classifier_only: bool,
+    },
+    Conv {
+        #[serde(default = "default_decoder")]
+        decoder: String,
+    },
+}
+
+impl TrainingSpec {
+    /// The loop's configuration for this training (`check_every` and `progress` are not
+    /// part of a run's description: they change nothing it computes).
+    pub fn train_config(&self, check_every: usize, progress: bool) -> Result<TrainConfig> {
+        Ok(TrainConfig {
+            epochs: self.epochs.unwrap_or(0),
+            batch_size: self.batch_size,
+            lr: self.lr,
+            lr_decay: self.lr_decay,
+            optimizer: OptimizerKind::parse(&self.optimizer, self.momentum)?,
+            weight_decay: self.weight_decay,
+            seed: self.seed,
+            noise: Noise::parse(&self.noise)?,
+            check_every,
+            progress,
+        })
+    }
+}
+
+impl RunSpec {
+    pub fn to_json(&self) -> Result<String> {
+        serde_json::to_string_pretty(self).map_err(|e| Error::Config(format!("config: {e}")))
+    }
+
+    /// Parses a spec; `source` names the file in errors.
+    pub fn from_json(text: &str, source: &str) -> Result<Self> {
+        serde_json::from_str(text).map_err(|e| Error::Checkpoint(format!("{source}: not a valid run config ({e})")))
+    }
+}

@@ -1,0 +1,21 @@
+//! Training: one loop ([`fit`]) for every phase, generic over a [`Task`] (what a step
+//! computes and how an epoch is evaluated). The reconstruction objective of the
+//! autoencoders ([`ReconstructionTask`], [`train`]) and the supervised phase of the
+//! stacked classifier ([`ClassifierTask`], [`train_classifier`]) are the two tasks; the
+//! models know nothing of this module.
+
+pub mod classifier;
+pub mod config;
+pub mod evaluate;
+pub mod fit;
+pub mod infer;
+pub mod progress;
+pub mod reconstruction;
+
+pub use classifier::{train_classifier, ClassifierEpoch, ClassifierTask};
+pub use config::TrainConfig;
+pub use evaluate::{evaluate, Evaluation};
+pub use fit::{fit, EpochStats, Task};
+pub use infer::{decode, encode, reconstruct, INFER_BATCH};
+pub use progress::epoch_line;
+pub use reconstruction::{train, EpochMetrics, ReconstructionTask};

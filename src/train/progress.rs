@@ -1,0 +1,40 @@
+//! What the loop shows while it runs: the progress bar (on a terminal) and the line
+//! printed after each epoch.
+
+use super::config::TrainConfig;
+use super::reconstruction::EpochMetrics;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+
+/// A bar over one epoch's steps, or None when `cfg.progress` is off or stderr is no terminal.
+pub fn progress_bar(cfg: &TrainConfig, steps: usize) -> Option<ProgressBar> {
+    if !cfg.progress || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::new(steps as u64);
+    let style = ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} steps ({per_sec}, eta {eta})")
+        .map(|s| s.progress_chars("=> "))
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    Some(bar)
+}
+
+/// Prints `line` above the bar, or on stderr when there is none.
+pub fn print_line(bar: Option<&ProgressBar>, line: &str) {
+    match bar {
+        Some(b) => b.println(line),
+        None => eprintln!("{line}"),
+    }
+}
+
+/// The line printed after each reconstruction epoch.
+pub fn epoch_line(m: &EpochMetrics) -> String {
+    let mut s = format!(
+        "epoch {:>3}  train_loss {:.6}  test_loss {:.6}  test_sse/img {:.3}  {:.1}s  {:.1} steps/s",
+        m.epoch, m.train_loss, m.test_loss, m.test_sse_per_image, m.seconds, m.steps_per_sec
+    );
+    if let Some(d) = m.dispatches_per_step {
+        s.push_str(&format!("  {d:.0} dispatches/step"));
+    }
+    s
+}
