@@ -32,7 +32,13 @@ impl BackendArgs {
     pub fn run<J: OnBackend>(&self, job: J) -> Result<J::Output> {
         match self.backend {
             BackendChoice::Cpu => job.run(&CpuBackend::new()),
-            BackendChoice::Gpu => job.run(&GpuBackend::new(self.adapter.as_deref())?),
+            BackendChoice::Gpu => job.run(&open_gpu(self.adapter.as_deref())?),
         }
     }
+}
+
+/// The GPU backend on the adapter whose name contains `adapter` (or `AUTOENC_ADAPTER`), for
+/// the commands that need the GPU itself rather than a choice (validate, bench, info).
+pub fn open_gpu(adapter: Option<&str>) -> Result<GpuBackend> {
+    GpuBackend::new(adapter)
 }

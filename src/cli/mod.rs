@@ -8,8 +8,6 @@ mod stacked;
 mod tools;
 mod train;
 
-pub use backend::BackendChoice;
-
 use autoenc::Result;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

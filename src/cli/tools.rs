@@ -1,7 +1,6 @@
 //! `gradcheck`, `validate`, `bench`, `info`.
 
-use super::BackendChoice;
-use autoenc::backend::gpu::GpuBackend;
+use super::backend::{open_gpu, BackendArgs, BackendChoice, OnBackend};
 use autoenc::backend::prelude::*;
 use autoenc::tools::gradcheck;
 use autoenc::{CpuBackend, Result};
@@ -10,19 +9,24 @@ use std::process::ExitCode;
 
 #[derive(Args, Debug)]
 pub struct GradcheckArgs {
-    #[arg(long, value_enum, default_value = "cpu")]
-    backend: BackendChoice,
+    #[command(flatten)]
+    backend: BackendArgs,
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// GPU adapter name substring (also AUTOENC_ADAPTER).
-    #[arg(long)]
-    adapter: Option<String>,
 }
 
 pub fn gradcheck(a: GradcheckArgs) -> Result<ExitCode> {
-    match a.backend {
-        BackendChoice::Cpu => gradcheck_on(&CpuBackend::new(), a.seed),
-        BackendChoice::Gpu => gradcheck_on(&GpuBackend::new(a.adapter.as_deref())?, a.seed),
+    a.backend.run(Gradcheck { seed: a.seed })
+}
+
+struct Gradcheck {
+    seed: u64,
+}
+
+impl OnBackend for Gradcheck {
+    type Output = ExitCode;
+    fn run<B: Backend>(self, backend: &B) -> Result<ExitCode> {
+        gradcheck_on(backend, self.seed)
     }
 }
 
@@ -57,7 +61,7 @@ pub fn validate(a: ValidateArgs) -> Result<ExitCode> {
             "validate compares the GPU with the CPU reference: use --backend gpu (the CPU SIMD paths are checked against scalar by `cargo test -p autoenc-kernels`)".into(),
         ));
     }
-    let gpu = GpuBackend::new(a.adapter.as_deref())?;
+    let gpu = open_gpu(a.adapter.as_deref())?;
     println!("validate: {} against the CPU reference (seed {})", gpu.describe(), a.seed);
     autoenc::tools::validate::print_header();
     let rows = autoenc::tools::validate::run_all(&gpu, a.seed, &mut |r| autoenc::tools::validate::print_row(r))?;
@@ -81,9 +85,7 @@ pub fn bench(a: BenchArgs) -> Result<ExitCode> {
     let mut out = std::io::stdout();
     match a.backend {
         BackendChoice::Cpu => autoenc::tools::bench::run_cpu(&a.sizes, &mut out)?,
-        BackendChoice::Gpu => {
-            autoenc::tools::bench::run_gpu(&GpuBackend::new(a.adapter.as_deref())?, &a.sizes, &mut out)?
-        }
+        BackendChoice::Gpu => autoenc::tools::bench::run_gpu(&open_gpu(a.adapter.as_deref())?, &a.sizes, &mut out)?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -102,7 +104,7 @@ pub fn info(a: InfoArgs) -> Result<ExitCode> {
         "cpu simd levels available: {:?}",
         autoenc_kernels::simd::available_levels().iter().map(|l| l.name()).collect::<Vec<_>>()
     );
-    match GpuBackend::new(a.adapter.as_deref()) {
+    match open_gpu(a.adapter.as_deref()) {
         Ok(gpu) => println!("{}", gpu.info()),
         Err(e) => println!("gpu: none ({e})"),
     }
