@@ -111,18 +111,31 @@ fn mismatches(kernels: &BTreeMap<String, BTreeSet<String>>, shaders: &BTreeMap<S
     errs
 }
 
-/// `(stem, source)` of every file in `dir` ending in `.ext` (not recursive).
+/// `(stem, source)` of every file in `dir` ending in `.ext`. A kernel family may be a
+/// folder (`matmul/`, or `loss.rs` beside `loss/`): the files inside count under its stem.
 fn sources(dir: &Path, ext: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
+    let mut by_stem: BTreeMap<String, String> = BTreeMap::new();
+    let mut add = |stem: String, path: &Path| {
+        let src = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let text = by_stem.entry(stem).or_default();
+        text.push_str(&strip_line_comments(&src));
+        text.push('\n');
+    };
     for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
         let path = entry.expect("dir entry").path();
-        if path.extension().is_some_and(|x| x == ext) {
-            let stem = path.file_stem().expect("stem").to_string_lossy().into_owned();
-            let src = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            out.push((stem, strip_line_comments(&src)));
+        let name = path.file_name().expect("name").to_string_lossy().into_owned();
+        if path.is_dir() {
+            for inner in std::fs::read_dir(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())) {
+                let inner = inner.expect("dir entry").path();
+                if inner.extension().is_some_and(|x| x == ext) {
+                    add(name.clone(), &inner);
+                }
+            }
+        } else if path.extension().is_some_and(|x| x == ext) {
+            add(path.file_stem().expect("stem").to_string_lossy().into_owned(), &path);
         }
     }
-    out
+    by_stem.into_iter().collect()
 }
 
 fn repo_tables() -> (BTreeMap<String, BTreeSet<String>>, BTreeMap<String, Vec<String>>) {
@@ -140,6 +153,8 @@ fn every_kernel_has_its_shader_entry_and_back() {
     let (kernels, shaders) = repo_tables();
     // The parsers found something: a broken pattern must not pass vacuously.
     assert!(kernels.get("reduce").is_some_and(|ops| ops.contains("sum_all") && ops.contains("scale_by_scalar")));
+    // A family that is a folder is read too.
+    assert!(kernels.get("matmul").is_some_and(|ops| ops.contains("matmul")));
     assert!(shaders.get("loss").is_some_and(|e| e.iter().any(|e| e == "loss_forward_partial")));
     let errs = mismatches(&kernels, &shaders);
     assert!(errs.is_empty(), "op names out of step:\n  {}", errs.join("\n  "));
