@@ -3,6 +3,8 @@
 //! naive definitions, and every backward against its forward (adjoint identities).
 //! `layout.rs` and `upsample.rs` test the axis swap and the upsampling.
 
+mod kernel_util;
+
 use autoenc_kernels::col2im::{col2im, col2im_fast, col2im_scalar};
 use autoenc_kernels::im2col::{im2col, im2col_fast, im2col_scalar};
 use autoenc_kernels::pool::{
@@ -10,33 +12,9 @@ use autoenc_kernels::pool::{
     max_pool2d_scalar,
 };
 use autoenc_kernels::{ConvGeom, PoolGeom};
+use kernel_util::layout_util::{assert_bitwise, assert_close, dot, random};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-
-fn random(rng: &mut StdRng, len: usize) -> Vec<f32> {
-    (0..len).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect()
-}
-
-fn assert_bitwise(what: &str, got: &[f32], want: &[f32]) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert_eq!(g.to_bits(), w.to_bits(), "{what}: element {i}: {g} vs {w}");
-    }
-}
-
-/// `|a - b| <= tol * scale`, where `scale` is the sum of the magnitudes of the terms that
-/// made the values (the natural size of a sum's rounding error, even under cancellation).
-fn assert_close(what: &str, a: f64, b: f64, scale: f64, tol: f64) {
-    assert!((a - b).abs() <= tol * scale, "{what}: {a} vs {b} (scale {scale}, tol {tol})");
-}
-
-/// Dot product in f64, and the sum of |terms| for [`assert_close`].
-fn dot(a: &[f32], b: &[f32]) -> (f64, f64) {
-    a.iter().zip(b).fold((0.0, 0.0), |(s, m), (&x, &y)| {
-        let t = x as f64 * y as f64;
-        (s + t, m + t.abs())
-    })
-}
 
 // ---- geometry grids ---------------------------------------------------------------------
 

@@ -1,20 +1,12 @@
 //! `swap_leading_axes` (kernels/src/layout.rs): the fast path against the scalar
 //! specification and the definition.
 
+mod kernel_util;
+
 use autoenc_kernels::layout::{swap_leading_axes, swap_leading_axes_fast, swap_leading_axes_scalar};
+use kernel_util::layout_util::{assert_bitwise, random};
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
-
-fn random(rng: &mut StdRng, len: usize) -> Vec<f32> {
-    (0..len).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect()
-}
-
-fn assert_bitwise(what: &str, got: &[f32], want: &[f32]) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert_eq!(g.to_bits(), w.to_bits(), "{what}: element {i}: {g} vs {w}");
-    }
-}
+use rand::SeedableRng;
 
 // ---- swap_leading_axes --------------------------------------------------------------------
 

@@ -1,38 +1,16 @@
 //! Nearest-neighbour upsampling (kernels/src/upsample.rs): fast paths against the scalar
 //! specification, and the backward against its forward (adjoint identity).
 
+mod kernel_util;
+
 use autoenc_kernels::upsample::{
     upsample2d, upsample2d_backward, upsample2d_backward_fast, upsample2d_backward_scalar, upsample2d_fast,
     upsample2d_scalar,
 };
 use autoenc_kernels::UpsampleGeom;
+use kernel_util::layout_util::{assert_bitwise, assert_close, dot, random};
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
-
-fn random(rng: &mut StdRng, len: usize) -> Vec<f32> {
-    (0..len).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect()
-}
-
-fn assert_bitwise(what: &str, got: &[f32], want: &[f32]) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert_eq!(g.to_bits(), w.to_bits(), "{what}: element {i}: {g} vs {w}");
-    }
-}
-
-/// `|a - b| <= tol * scale`, where `scale` is the sum of the magnitudes of the terms that
-/// made the values (the natural size of a sum's rounding error, even under cancellation).
-fn assert_close(what: &str, a: f64, b: f64, scale: f64, tol: f64) {
-    assert!((a - b).abs() <= tol * scale, "{what}: {a} vs {b} (scale {scale}, tol {tol})");
-}
-
-/// Dot product in f64, and the sum of |terms| for [`assert_close`].
-fn dot(a: &[f32], b: &[f32]) -> (f64, f64) {
-    a.iter().zip(b).fold((0.0, 0.0), |(s, m), (&x, &y)| {
-        let t = x as f64 * y as f64;
-        (s + t, m + t.abs())
-    })
-}
+use rand::SeedableRng;
 
 fn upsample_geoms() -> Vec<UpsampleGeom> {
     let mut out = Vec::new();

@@ -1,10 +1,12 @@
-//! Helpers shared by the elementwise, loss and contractive kernel tests.
+//! Helpers shared by the kernel tests.
 #![allow(dead_code)] // each test binary uses its own subset
 
 use autoenc_kernels::simd::available_levels;
 use autoenc_kernels::SimdLevel;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+
+pub mod layout_util;
 
 /// Awkward lengths: 1, below/at/above both vector widths (8, 16), primes, large.
 pub const LENS: [usize; 11] = [1, 2, 7, 13, 15, 16, 17, 97, 257, 1000, 4099];
