@@ -12,7 +12,7 @@ pub use spec::{Architecture, RunSpec, TrainingSpec};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::io::checkpoint::{self, write_atomic, Checkpoint};
-use crate::io::images::write_grid;
+use crate::io::images::{encode_png, grid_image};
 use crate::nn::Params;
 use crate::train::EpochMetrics;
 use std::path::{Path, PathBuf};
@@ -39,8 +39,15 @@ impl RunWriter {
     /// Creates `dir` and writes config.json.
     pub fn create(dir: &Path, spec: &RunSpec) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        write_atomic(&dir.join(CONFIG_FILE), spec.to_json()?.as_bytes())?;
-        Ok(RunWriter { dir: dir.to_path_buf(), spec: spec.clone(), metrics: format!("{METRICS_HEADER}\n") })
+        let mut run = RunWriter { dir: dir.to_path_buf(), spec: spec.clone(), metrics: format!("{METRICS_HEADER}\n") };
+        run.put_file(CONFIG_FILE, spec.to_json()?.as_bytes())?;
+        Ok(run)
+    }
+
+    /// The one way a file enters the run directory: every writer (metrics, model,
+    /// pictures) goes through here, so the directory's update policy lives in one place.
+    pub fn put_file(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
+        write_atomic(&self.dir.join(name), bytes)
     }
 
     pub fn spec(&self) -> &RunSpec {
@@ -67,29 +74,33 @@ impl RunWriter {
             m.steps_per_sec,
             dispatches
         ));
-        write_atomic(&self.dir.join(METRICS_FILE), self.metrics.as_bytes())
+        let text = std::mem::take(&mut self.metrics);
+        let written = self.put_file(METRICS_FILE, text.as_bytes());
+        self.metrics = text;
+        written
     }
 
     /// Rewrites metrics.csv with `text` (runs whose rows are not [`EpochMetrics`]).
-    pub fn write_metrics_text(&self, text: &str) -> Result<()> {
-        write_atomic(&self.dir.join(METRICS_FILE), text.as_bytes())
+    pub fn write_metrics_text(&mut self, text: &str) -> Result<()> {
+        self.put_file(METRICS_FILE, text.as_bytes())
     }
 
     /// Writes every parameter, with the run's spec as metadata.
-    pub fn save_model<B: Backend>(&self, backend: &B, params: &Params<B>) -> Result<()> {
+    pub fn save_model<B: Backend>(&mut self, backend: &B, params: &Params<B>) -> Result<()> {
         let mut ck = Checkpoint::new();
         for p in &params.list {
             ck.insert(p.name.clone(), p.value.shape.dims(), p.value.to_vec(backend)?)?;
         }
         let compact = serde_json::to_string(&self.spec).map_err(|e| Error::Config(format!("config: {e}")))?;
         ck.set_meta(CONFIG_META_KEY, compact);
-        ck.save(&self.dir.join(MODEL_FILE))
+        let bytes = ck.to_bytes()?;
+        self.put_file(MODEL_FILE, &bytes)
     }
 
     /// reconstructions.png: originals over reconstructions; with corruption also
     /// denoising.png: clean / corrupted / reconstructed.
     pub fn save_reconstructions(
-        &self,
+        &mut self,
         originals: &[f32],
         corrupted: &[f32],
         recon: &[f32],
@@ -98,10 +109,12 @@ impl RunWriter {
         w: usize,
     ) -> Result<()> {
         let n = originals.len() / (h * w);
-        write_grid(&self.dir.join(RECONSTRUCTIONS_FILE), &[originals.to_vec(), recon.to_vec()], n, h, w, 2)?;
+        let png = encode_png(&grid_image(&[originals.to_vec(), recon.to_vec()], n, h, w, 2)?)?;
+        self.put_file(RECONSTRUCTIONS_FILE, &png)?;
         if noisy {
             let rows = [originals.to_vec(), corrupted.to_vec(), recon.to_vec()];
-            write_grid(&self.dir.join(DENOISING_FILE), &rows, n, h, w, 2)?;
+            let png = encode_png(&grid_image(&rows, n, h, w, 2)?)?;
+            self.put_file(DENOISING_FILE, &png)?;
         }
         Ok(())
     }

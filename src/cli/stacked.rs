@@ -18,7 +18,7 @@ const HEADER: &str = "phase,layer,epoch,train_loss,test_loss,test_error,seconds\
 
 /// metrics.csv for a stacked run: pretraining rows (per layer) then classifier rows.
 struct StackedMetrics<'a> {
-    writer: &'a RunWriter,
+    writer: &'a mut RunWriter,
     text: String,
 }
 
@@ -86,8 +86,8 @@ fn train_stacked<B: Backend>(backend: &B, args: &TrainArgs, data: &Dataset) -> R
     let spec = args.run_spec(backend, data, args.training_spec(&objective, &noise), arch);
     let pre_cfg = TrainConfig { epochs: args.pretrain_epochs, ..args.train_config(&spec.training)? };
     let out = args.out_dir();
-    let writer = RunWriter::create(&out, &spec)?;
-    let mut metrics = StackedMetrics { writer: &writer, text: HEADER.to_string() };
+    let mut writer = RunWriter::create(&out, &spec)?;
+    let mut metrics = StackedMetrics { writer: &mut writer, text: HEADER.to_string() };
 
     // Greedy: each AE learns to reconstruct the codes of the one below.
     let (mut xs, mut ts) = (data.train_x.clone(), data.test_x.clone());
