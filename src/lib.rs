@@ -10,6 +10,7 @@ pub mod backend;
 pub mod data;
 pub mod error;
 pub mod io;
+pub mod limits;
 pub mod linalg;
 pub mod models;
 pub mod nn;

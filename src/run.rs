@@ -1,17 +1,20 @@
 //! A run directory: config.json, metrics.csv (rewritten after each epoch),
-//! model.safetensors and the PNG figures. Every file is written atomically.
+//! model.safetensors and the PNG figures. A writer changes it atomically, at checkpoints
+//! ([`staging`]): readers and crashes see a complete run, never a partial update.
 //!
 //! The run's [`RunSpec`] is written by [`RunWriter`] alone (config.json when the run starts,
 //! the checkpoint's "config" metadata when the model is saved) and read back by
 //! [`SavedRun::open`] alone, which refuses a run whose two copies disagree.
 
+pub mod checkpoint_state;
 mod spec;
+pub mod staging;
 
 pub use spec::{Architecture, RunSpec, TrainingSpec};
 
 use crate::backend::Backend;
 use crate::error::{Error, Result};
-use crate::io::checkpoint::{self, write_atomic, Checkpoint};
+use crate::io::checkpoint::{self, Checkpoint};
 use crate::io::images::{encode_png, grid_image};
 use crate::nn::Params;
 use crate::train::EpochMetrics;
@@ -33,21 +36,49 @@ pub struct RunWriter {
     dir: PathBuf,
     spec: RunSpec,
     metrics: String,
+    staging: staging::Staging,
 }
 
 impl RunWriter {
-    /// Creates `dir` and writes config.json.
+    /// Locks `dir` and stages a new run with its config.json. Nothing in `dir` changes
+    /// before the first [`checkpoint`](Self::checkpoint).
     pub fn create(dir: &Path, spec: &RunSpec) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let mut run = RunWriter { dir: dir.to_path_buf(), spec: spec.clone(), metrics: format!("{METRICS_HEADER}\n") };
+        let staging = staging::Staging::begin(dir)?;
+        let mut run =
+            RunWriter { dir: dir.to_path_buf(), spec: spec.clone(), metrics: format!("{METRICS_HEADER}\n"), staging };
         run.put_file(CONFIG_FILE, spec.to_json()?.as_bytes())?;
         Ok(run)
     }
 
+    /// Locks the finished run `dir` to add files to it (`reconstruct`, `interpolate`).
+    pub fn amend(dir: &Path) -> Result<Self> {
+        let saved = SavedRun::open(dir)?;
+        let staging = staging::Staging::amend(dir)?;
+        Ok(RunWriter { dir: dir.to_path_buf(), spec: saved.spec, metrics: String::new(), staging })
+    }
+
+    /// Continues the run in `dir` (`train --resume`): its metrics so far are kept.
+    pub fn resume(dir: &Path, spec: &RunSpec, metrics: String) -> Result<Self> {
+        let staging = staging::Staging::amend(dir)?;
+        Ok(RunWriter { dir: dir.to_path_buf(), spec: spec.clone(), metrics, staging })
+    }
+
     /// The one way a file enters the run directory: every writer (metrics, model,
     /// pictures) goes through here, so the directory's update policy lives in one place.
+    /// The file is staged; it appears in the directory at the next checkpoint.
     pub fn put_file(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
-        write_atomic(&self.dir.join(name), bytes)
+        self.staging.put(name, bytes)
+    }
+
+    /// Publishes every file put so far, atomically: the directory goes from the previous
+    /// checkpoint to this one in one step.
+    pub fn checkpoint(&mut self) -> Result<()> {
+        self.staging.publish()
+    }
+
+    /// A file name in the run not yet used: `stem-1.ext`, `stem-2.ext`, ...
+    pub fn unused_name(&self, stem: &str, ext: &str) -> String {
+        (1..).map(|i| format!("{stem}-{i}.{ext}")).find(|n| !self.dir.join(n).exists()).expect("some index is free")
     }
 
     pub fn spec(&self) -> &RunSpec {
@@ -149,6 +180,7 @@ impl SavedRun {
                 )));
             }
         }
+        refuse_non_finite(&checkpoint, &model_path)?;
         Ok(SavedRun { dir: dir.to_path_buf(), spec, checkpoint })
     }
 
@@ -160,6 +192,19 @@ impl SavedRun {
         }
         Ok(())
     }
+}
+
+/// A checkpoint holding NaN or infinite weights would decode to a black image with exit 0.
+fn refuse_non_finite(ck: &Checkpoint, path: &Path) -> Result<()> {
+    for (name, t) in &ck.tensors {
+        if let Some((i, v)) = t.data.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(Error::Checkpoint(format!(
+                "{}: tensor '{name}' holds {v} at index {i}; refusing to load non-finite weights",
+                path.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The config.json keys whose values differ between two specs.

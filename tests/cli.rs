@@ -83,12 +83,19 @@ fn interpolate_and_reconstruct_use_a_finished_run() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let out = autoenc(&["interpolate", "--run", d, "--from", "3", "--to", "7", "--steps", "6"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let png = image::open(dir.join("interpolation.png")).expect("a PNG");
+    let png = image::open(dir.join("interpolation-1.png")).expect("a PNG");
     // Two rows (latent, pixels) of six 28x28 images at scale 2 with 1-pixel separators.
     assert_eq!((png.width(), png.height()), (6 * 57 + 1, 2 * 57 + 1));
     let out = autoenc(&["reconstruct", "--run", d, "--count", "5", "--out", dir.join("r.png").to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(dir.join("r.png").is_file());
+    // A second picture is a new file; the training's own outputs stay as they were.
+    let trained = std::fs::read(dir.join("reconstructions.png")).unwrap();
+    assert!(autoenc(&["reconstruct", "--run", d, "--count", "5"]).status.success());
+    assert!(autoenc(&["reconstruct", "--run", d, "--count", "5"]).status.success());
+    assert!(dir.join("reconstruct-1.png").is_file() && dir.join("reconstruct-2.png").is_file());
+    assert_eq!(std::fs::read(dir.join("reconstructions.png")).unwrap(), trained);
+    assert_clean_error(&autoenc(&["reconstruct", "--run", d, "--out", dir.join("r.png").to_str().unwrap()]), "exists");
     assert_clean_error(&autoenc(&["interpolate", "--run", d, "--from", "100000"]), "does not exist");
     assert_clean_error(&autoenc(&["interpolate", "--run", "/nonexistent/run"]), "/nonexistent/run");
 }

@@ -66,9 +66,16 @@ pub struct TrainArgs {
     pub loss: Option<String>,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Run directory (default runs/<model>).
+    /// Run directory (default: a new runs/<model>-N).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Continue the run in DIR from its last checkpoint (its config.json decides the model,
+    /// data and training; the other model and training flags are ignored).
+    #[arg(long, value_name = "DIR", conflicts_with = "out")]
+    pub resume: Option<PathBuf>,
+    /// Checkpoint the run every N epochs (and after the last).
+    #[arg(long, default_value_t = 1)]
+    pub save_every: usize,
     /// Decoder of the conv model: upsample (nearest + conv) or transposed (strided conv_transpose2d).
     #[arg(long, default_value = "upsample")]
     pub decoder: String,
@@ -160,6 +167,8 @@ impl TrainArgs {
         if self.code == 0 {
             return Err(Error::Config("--code must be at least 1".into()));
         }
+        let widths: Vec<usize> = std::iter::once(input).chain(self.hidden_layers()).chain([self.code]).collect();
+        super::validate::dense_memory("--hidden/--code", &widths, self.batch_size)?;
         Ok(match self.model {
             // Stacked linear maps add nothing: the default hidden layer is dropped unless asked for.
             ModelChoice::Linear => DenseConfig {
@@ -214,20 +223,30 @@ impl TrainArgs {
         Noise::parse(self.noise.as_deref().unwrap_or(default))
     }
 
-    /// The run directory (default runs/<model>).
+    /// The run directory: --out, else the first runs/<model>-N that does not exist.
     pub fn out_dir(&self) -> PathBuf {
-        self.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(self.model_name()))
+        match &self.out {
+            Some(dir) => dir.clone(),
+            None => (1..)
+                .map(|i| PathBuf::from("runs").join(format!("{}-{i}", self.model_name())))
+                .find(|d| !d.exists())
+                .expect("some index is free"),
+        }
     }
 
-    /// Checks the flags every model shares and loads the (limited) dataset.
+    /// Checks every flag and loads the (limited) dataset, which must have training and
+    /// test examples.
     pub fn load_data(&self) -> Result<Dataset> {
-        if self.batch_size == 0 {
-            return Err(Error::Config("--batch-size must be at least 1".into()));
+        super::validate::train_flags(self)?;
+        self.objective()?;
+        self.noise()?;
+        let data = datasets::load(&self.dataset, &self.data_dir)?.limit(self.limit_train, self.limit_test);
+        for (n, which) in [(data.n_train(), "training"), (data.n_test(), "test")] {
+            if n == 0 {
+                return Err(Error::Config(format!("the {which} set of {} is empty", data.name)));
+            }
         }
-        if self.epochs == 0 {
-            return Err(Error::Config("--epochs must be at least 1".into()));
-        }
-        Ok(datasets::load(&self.dataset, &self.data_dir)?.limit(self.limit_train, self.limit_test))
+        Ok(data)
     }
 
     /// How the model trains, as the run records it. A stacked run records its pretraining
@@ -250,6 +269,8 @@ impl TrainArgs {
             rho: per_model(objective.rho),
             beta: per_model(objective.beta),
             lambda: objective.contractive,
+            limit_train: self.limit_train,
+            limit_test: self.limit_test,
         }
     }
 

@@ -7,6 +7,7 @@ mod runs;
 mod stacked;
 mod tools;
 mod train;
+mod validate;
 
 use autoenc::Result;
 use clap::{Parser, Subcommand};
@@ -15,6 +16,9 @@ use std::process::ExitCode;
 #[derive(Parser, Debug)]
 #[command(name = "autoenc", version, about = "Autoencoders trained through hand-written WGSL and SIMD kernels")]
 pub struct Cli {
+    /// Memory budget for sizes taken from input (e.g. 4G); default: the available memory.
+    #[arg(long, global = true, value_parser = autoenc::limits::parse_size)]
+    max_memory: Option<u64>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -45,6 +49,9 @@ pub fn run() -> Result<ExitCode> {
     let mut cli = Cli::parse();
     if cli.command.is_none() {
         cli = Cli::parse_from(["autoenc", "train"]);
+    }
+    if let Some(bytes) = cli.max_memory {
+        autoenc::limits::set_max_memory(bytes);
     }
     match cli.command.expect("set above") {
         Command::Train(a) if a.model == args::ModelChoice::Stacked => stacked::run(*a),

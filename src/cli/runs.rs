@@ -4,11 +4,11 @@ use super::backend::{BackendArgs, OnBackend};
 use autoenc::backend::prelude::*;
 use autoenc::backend::Activation;
 use autoenc::data::datasets::{self, Dataset};
-use autoenc::io::images::write_grid;
+use autoenc::io::images::{encode_png, grid_image, write_grid};
 use autoenc::models::ae::{DenseAutoencoder, DenseConfig};
 use autoenc::models::conv::{ConvAutoencoder, Decoder};
 use autoenc::models::Model;
-use autoenc::run::{Architecture, SavedRun};
+use autoenc::run::{Architecture, RunWriter, SavedRun};
 use autoenc::train;
 use autoenc::{Error, Result};
 use clap::Args;
@@ -36,7 +36,7 @@ pub struct ReconstructArgs {
     /// Number of test images.
     #[arg(long, default_value_t = 16)]
     count: usize,
-    /// Output PNG (default RUN/reconstructions.png).
+    /// Output PNG (default: a new RUN/reconstruct-N.png).
     #[arg(long)]
     out: Option<PathBuf>,
 }
@@ -54,7 +54,7 @@ pub struct InterpolateArgs {
     /// Images in each row, alpha going from 1 to 0.
     #[arg(long, default_value_t = 10)]
     steps: usize,
-    /// Output PNG (default RUN/interpolation.png).
+    /// Output PNG (default: a new RUN/interpolation-N.png).
     #[arg(long)]
     out: Option<PathBuf>,
 }
@@ -100,7 +100,37 @@ fn open(args: &RunArgs) -> Result<(SavedRun, Dataset)> {
         None => run.spec.dataset_spec.clone().unwrap_or_else(|| "bundled".into()),
     };
     let data = datasets::load(&spec, &args.data_dir)?;
+    if data.n_test() == 0 {
+        return Err(Error::Config(format!("{} has no test images to draw from", data.name)));
+    }
     Ok((run, data))
+}
+
+/// Writes a grid to `out`, or else to a new `STEM-N.png` in the run (through its writer:
+/// never replacing a training output).
+fn write_picture(
+    run: &Path,
+    out: Option<&Path>,
+    stem: &str,
+    rows: &[Vec<f32>],
+    n: usize,
+    data: &Dataset,
+) -> Result<PathBuf> {
+    if let Some(out) = out {
+        if out.exists() {
+            return Err(Error::Config(format!(
+                "{} exists; choose another --out (nothing is overwritten)",
+                out.display()
+            )));
+        }
+        write_grid(out, rows, n, data.height, data.width, 2)?;
+        return Ok(out.to_path_buf());
+    }
+    let mut writer = RunWriter::amend(run)?;
+    let name = writer.unused_name(stem, "png");
+    writer.put_file(&name, &encode_png(&grid_image(rows, n, data.height, data.width, 2)?)?)?;
+    writer.checkpoint()?;
+    Ok(run.join(name))
 }
 
 pub fn reconstruct(a: ReconstructArgs) -> Result<ExitCode> {
@@ -115,13 +145,15 @@ impl OnBackend for &ReconstructArgs {
 }
 
 fn reconstruct_on<B: Backend>(backend: &B, a: &ReconstructArgs) -> Result<ExitCode> {
+    if a.count == 0 {
+        return Err(Error::Config("--count must be at least 1, got 0".into()));
+    }
     let (run, data) = open(&a.common)?;
     let model = load_model(backend, &run, &data)?;
     let n = a.count.clamp(1, data.n_test());
     let originals = &data.test_x[..n * data.dim()];
     let recon = train::reconstruct(backend, model.as_ref(), originals, data.dim())?;
-    let out = a.out.clone().unwrap_or_else(|| a.common.run.join("reconstructions.png"));
-    write_grid(&out, &[originals.to_vec(), recon], n, data.height, data.width, 2)?;
+    let out = write_picture(&a.common.run, a.out.as_deref(), "reconstruct", &[originals.to_vec(), recon], n, &data)?;
     println!("wrote {} ({n} test images over their reconstructions)", out.display());
     Ok(ExitCode::SUCCESS)
 }
@@ -149,8 +181,10 @@ fn interpolate_on<B: Backend>(backend: &B, a: &InterpolateArgs) -> Result<ExitCo
         }
     }
     if a.steps < 2 {
-        return Err(Error::Config("--steps must be at least 2".into()));
+        return Err(Error::Config(format!("--steps must be at least 2, got {}", a.steps)));
     }
+    let values = (a.steps as u128).checked_mul(data.dim() as u128).and_then(|v| v.checked_mul(4));
+    autoenc::limits::check(&format!("--steps {}", a.steps), values.and_then(autoenc::limits::f32s))?;
     let model = load_model(backend, &run, &data)?;
     let dim = data.dim();
     let pair = [data.test_image(a.from), data.test_image(a.to)].concat();
@@ -164,8 +198,7 @@ fn interpolate_on<B: Backend>(backend: &B, a: &InterpolateArgs) -> Result<ExitCo
     };
     let latent = train::decode(backend, model.as_ref(), &mix(z1, z2), a.steps)?;
     let pixels = mix(data.test_image(a.from), data.test_image(a.to));
-    let out = a.out.clone().unwrap_or_else(|| a.common.run.join("interpolation.png"));
-    write_grid(&out, &[latent, pixels], a.steps, data.height, data.width, 2)?;
+    let out = write_picture(&a.common.run, a.out.as_deref(), "interpolation", &[latent, pixels], a.steps, &data)?;
     println!(
         "wrote {}: top row decodes alpha*z({}) + (1-alpha)*z({}) for alpha 1 -> 0; bottom row blends the pixels",
         out.display(),

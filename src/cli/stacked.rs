@@ -62,6 +62,7 @@ fn train_stacked<B: Backend>(backend: &B, args: &TrainArgs, data: &Dataset) -> R
             data.dim()
         )));
     }
+    super::validate::dense_memory("--layers", widths, args.batch_size)?;
     let mut objective = Objective::plain(Reconstruction::parse(args.loss.as_deref().unwrap_or("bce"))?);
     let noise = match args.pretrain.as_str() {
         "ae" => Noise::None,
@@ -125,6 +126,7 @@ fn train_stacked<B: Backend>(backend: &B, args: &TrainArgs, data: &Dataset) -> R
     let history =
         train::train_classifier(backend, &clf, train, test, phase, &fine_cfg, &mut |m| metrics.classifier(phase, m))?;
     writer.save_model(backend, &clf.params)?;
+    writer.checkpoint()?;
     if let Some(last) = history.last() {
         eprintln!(
             "wrote {}: test error {:.2}% (accuracy {:.2}%) after {} {phase} epochs",

@@ -4,18 +4,23 @@
 use super::args::{ModelChoice, TrainArgs};
 use super::backend::OnBackend;
 use autoenc::backend::prelude::*;
+use autoenc::data::datasets;
 use autoenc::data::datasets::Dataset;
 use autoenc::models::ae::DenseAutoencoder;
 use autoenc::models::conv::{ConvAutoencoder, Decoder};
 use autoenc::models::objective::Objective;
+use autoenc::models::objective::Reconstruction;
 use autoenc::models::Model;
-use autoenc::run::{Architecture, RunWriter};
+use autoenc::run::{checkpoint_state, Architecture, RunWriter, SavedRun, METRICS_FILE, MODEL_FILE};
 use autoenc::train;
 use autoenc::Result;
 use rand::SeedableRng;
 use std::process::ExitCode;
 
 pub fn run(args: TrainArgs) -> Result<ExitCode> {
+    if let Some(dir) = args.resume.clone() {
+        return resume(args, &dir);
+    }
     let data = args.load_data()?;
     args.device.run(Job { args: &args, data: &data })
 }
@@ -71,7 +76,6 @@ fn train_model<B: Backend, M: Model<B>>(
     spec: autoenc::run::RunSpec,
 ) -> Result<ExitCode> {
     let out = args.out_dir();
-    let cfg = args.train_config(&spec.training)?;
     eprintln!(
         "training {} on {} ({} train / {} test images) with {}",
         model.describe(),
@@ -80,24 +84,139 @@ fn train_model<B: Backend, M: Model<B>>(
         data.n_test(),
         backend.describe()
     );
-    let mut writer = RunWriter::create(&out, &spec)?;
-    let history = train::train(backend, model, &objective, &data.train_x, &data.test_x, data.dim(), &cfg, &mut |m| {
-        writer.append_metrics(m)
-    })?;
-    writer.save_model(backend, model.params())?;
-    let shown = data.n_test().min(10);
-    let originals = &data.test_x[..shown * data.dim()];
-    let mut corrupted = originals.to_vec();
-    cfg.noise.apply(&mut corrupted, &mut rand::rngs::StdRng::seed_from_u64(args.seed));
-    let recon = train::reconstruct(backend, model, &corrupted, data.dim())?;
-    writer.save_reconstructions(originals, &corrupted, &recon, !cfg.noise.is_none(), data.height, data.width)?;
-    if let Some(last) = history.last() {
-        eprintln!(
-            "wrote {} (final test loss {:.6}, squared error per image {:.3})",
-            out.display(),
-            last.test_loss,
-            last.test_sse_per_image
-        );
+    let writer = RunWriter::create(&out, &spec)?;
+    let plan = Plan { args, data, objective, check_every: args.check_every, progress: !args.no_progress };
+    plan.train(backend, model, writer, None)
+}
+
+/// `train --resume DIR`: the run's own config decides the model, data and training.
+pub fn resume(args: TrainArgs, dir: &std::path::Path) -> Result<ExitCode> {
+    super::validate::count("--check-every", args.check_every, 1, usize::MAX)?;
+    super::validate::count("--save-every", args.save_every, 1, usize::MAX)?;
+    let run = SavedRun::open(dir)?;
+    if run.spec.model == "stacked" {
+        return Err(autoenc::Error::Config(format!(
+            "{}: resuming a stacked run is not supported (its phases restart); train it again",
+            dir.display()
+        )));
     }
-    Ok(ExitCode::SUCCESS)
+    let t = &run.spec.training;
+    let data = datasets::load(run.spec.dataset_spec.as_deref().unwrap_or("bundled"), &args.data_dir)?
+        .limit(t.limit_train, t.limit_test);
+    args.device.run(ResumeJob { args: &args, data: &data, run: &run })
+}
+
+struct ResumeJob<'a> {
+    args: &'a TrainArgs,
+    data: &'a Dataset,
+    run: &'a SavedRun,
+}
+
+impl OnBackend for ResumeJob<'_> {
+    type Output = ExitCode;
+    fn run<B: Backend>(self, backend: &B) -> Result<ExitCode> {
+        let (run, t) = (self.run, &self.run.spec.training);
+        let model = super::runs::load_model(backend, run, self.data)?;
+        let state = checkpoint_state::load(&run.dir, model.params())?;
+        let epochs = t.epochs.unwrap_or(0);
+        if state.epoch >= epochs {
+            eprintln!("{} is complete ({} of {epochs} epochs); nothing to resume", run.dir.display(), state.epoch);
+            return Ok(ExitCode::SUCCESS);
+        }
+        let mut objective = Objective::plain(Reconstruction::parse(&t.loss)?);
+        objective.l1 = t.l1.unwrap_or(0.0);
+        objective.rho = t.rho.unwrap_or(objective.rho);
+        objective.beta = t.beta.unwrap_or(0.0);
+        objective.contractive = t.lambda;
+        let metrics = std::fs::read_to_string(run.dir.join(METRICS_FILE))
+            .map_err(|e| autoenc::Error::io(run.dir.join(METRICS_FILE), e))?;
+        eprintln!("resuming {} after epoch {} of {epochs}", run.dir.display(), state.epoch);
+        let writer = RunWriter::resume(&run.dir, &run.spec, metrics)?;
+        let plan = Plan {
+            args: self.args,
+            data: self.data,
+            objective,
+            check_every: self.args.check_every,
+            progress: !self.args.no_progress,
+        };
+        plan.train(backend, model.as_ref(), writer, Some(state))
+    }
+}
+
+/// What a training needs besides the model: the data, objective and checkpoint policy.
+struct Plan<'a> {
+    args: &'a TrainArgs,
+    data: &'a Dataset,
+    objective: Objective,
+    check_every: usize,
+    progress: bool,
+}
+
+impl Plan<'_> {
+    /// Trains, checkpointing every --save-every epochs and after the last; a failure
+    /// leaves the run directory at its last checkpoint.
+    fn train<B: Backend, M: Model<B> + ?Sized>(
+        &self,
+        backend: &B,
+        model: &M,
+        mut writer: RunWriter,
+        resume: Option<train::Resume>,
+    ) -> Result<ExitCode> {
+        let data = self.data;
+        let spec = writer.spec().clone();
+        let cfg = spec.training.train_config(self.check_every, self.progress)?;
+        let save_every = self.args.save_every;
+        let out = writer.dir().to_path_buf();
+        let result = train::train_from(
+            backend,
+            model,
+            &self.objective,
+            &data.train_x,
+            &data.test_x,
+            data.dim(),
+            &cfg,
+            resume,
+            &mut |m, end| {
+                writer.append_metrics(m)?;
+                if end.epoch % save_every == 0 || end.epoch == cfg.epochs {
+                    writer.save_model(backend, model.params())?;
+                    checkpoint_state::save(&mut writer, backend, model.params(), end.epoch, end.optimizer)?;
+                    writer.checkpoint()?;
+                }
+                Ok(())
+            },
+        );
+        let history = result.map_err(|e| kept_checkpoint(e, &out))?;
+        let shown = data.n_test().min(10);
+        let originals = &data.test_x[..shown * data.dim()];
+        let mut corrupted = originals.to_vec();
+        cfg.noise.apply(&mut corrupted, &mut rand::rngs::StdRng::seed_from_u64(spec.training.seed));
+        let recon = train::reconstruct(backend, model, &corrupted, data.dim())?;
+        writer.save_reconstructions(originals, &corrupted, &recon, !cfg.noise.is_none(), data.height, data.width)?;
+        writer.checkpoint()?;
+        if let Some(last) = history.last() {
+            eprintln!(
+                "wrote {} (final test loss {:.6}, squared error per image {:.3})",
+                out.display(),
+                last.test_loss,
+                last.test_sse_per_image
+            );
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// Adds to a training error what became of the run directory.
+fn kept_checkpoint(e: autoenc::Error, out: &std::path::Path) -> autoenc::Error {
+    match e {
+        autoenc::Error::NonFinite(msg) => {
+            let kept = if out.join(MODEL_FILE).is_file() {
+                format!("{} keeps its last good checkpoint", out.display())
+            } else {
+                format!("nothing was written to {}", out.display())
+            };
+            autoenc::Error::NonFinite(format!("{msg}; {kept}"))
+        }
+        other => other,
+    }
 }

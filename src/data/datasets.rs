@@ -153,6 +153,7 @@ fn assemble(name: &str, train: Images, train_y: Vec<u8>, test: Images, test_y: V
         ));
     }
     let classes = train_y.iter().chain(&test_y).map(|&y| y as usize + 1).max().unwrap_or(0).max(2);
+    check_classes(&train_y, &test_y, classes, src)?;
     Ok(Dataset {
         name: name.to_string(),
         train_x: train.pixels,
@@ -163,6 +164,30 @@ fn assemble(name: &str, train: Images, train_y: Vec<u8>, test: Images, test_y: V
         width: train.cols,
         classes,
     })
+}
+
+/// Labels must name classes 0..C-1, each used by some example: one stray label (200 in a
+/// 10-class set) would otherwise silently make a 201-class head.
+fn check_classes(train_y: &[u8], test_y: &[u8], classes: usize, src: &Path) -> Result<()> {
+    let mut seen = [false; 256];
+    for &y in train_y.iter().chain(test_y) {
+        seen[y as usize] = true;
+    }
+    let missing: Vec<usize> = (0..classes).filter(|&c| !seen[c]).collect();
+    if classes > 2 && !missing.is_empty() {
+        let shown: Vec<String> = missing.iter().take(8).map(|c| c.to_string()).collect();
+        return Err(Error::data(
+            src,
+            format!(
+                "labels go up to {} but {} of the classes below never occur ({}{}): labels must be 0..C-1 without gaps",
+                classes - 1,
+                missing.len(),
+                shown.join(", "),
+                if missing.len() > 8 { ", ..." } else { "" }
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The bundled subsets are compiled into the binary, so they work from any directory.
@@ -211,9 +236,7 @@ fn load_embedded(name: &str, set: &Embedded) -> Result<Dataset> {
     let parse = |i: usize| -> Result<(PathBuf, idx::IdxArray)> {
         let (file, gz) = set.files[i];
         let path = PathBuf::from(file);
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(gz), &mut bytes)
-            .map_err(|e| Error::data(&path, format!("corrupt gzip stream: {e}")))?;
+        let bytes = idx::gunzip_idx(gz, &path)?;
         let arr = idx::parse_idx(&bytes, &path)?;
         Ok((path, arr))
     };

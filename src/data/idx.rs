@@ -38,14 +38,52 @@ pub struct Images {
 
 /// Reads a whole file, un-gzipping it when it starts with the gzip magic.
 pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
+    let size = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+    crate::limits::check(&format!("reading {}", path.display()), Some(size as u128))?;
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     if !bytes.starts_with(&GZIP_MAGIC) {
         return Ok(bytes);
     }
-    let mut out = Vec::with_capacity(bytes.len() * 4);
-    MultiGzDecoder::new(&bytes[..])
-        .read_to_end(&mut out)
-        .map_err(|e| Error::data(path, format!("corrupt gzip stream: {e}")))?;
+    gunzip_idx(&bytes, path)
+}
+
+/// What a gzip stream may decompress to beyond the size its IDX header promises (so the
+/// parser, not the decoder, reports a few trailing bytes).
+pub const GZIP_SLACK: usize = 64 << 10;
+
+/// Decompresses a gzipped IDX file, reading only as far as its header promises (plus
+/// [`GZIP_SLACK`]): a small file of zeros cannot inflate to gigabytes.
+pub fn gunzip_idx(gz: &[u8], path: &Path) -> Result<Vec<u8>> {
+    let corrupt = |e: std::io::Error| Error::data(path, format!("corrupt gzip stream: {e}"));
+    let mut decoder = MultiGzDecoder::new(gz);
+    let mut out = Vec::new();
+    (&mut decoder).take(4).read_to_end(&mut out).map_err(corrupt)?;
+    if out.len() < 4 || out[0] != 0 || out[1] != 0 {
+        return Ok(out); // not an IDX header: parse_idx names the problem
+    }
+    let header_len = 4 + 4 * out[3] as usize;
+    (&mut decoder).take(header_len as u64 - 4).read_to_end(&mut out).map_err(corrupt)?;
+    if out.len() < header_len {
+        return Ok(out);
+    }
+    let promised = out[4..header_len]
+        .chunks_exact(4)
+        .try_fold(1u128, |acc, c| acc.checked_mul(u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as u128))
+        .and_then(|count| count.checked_add(header_len as u128));
+    crate::limits::check(&format!("{} (as its IDX header promises)", path.display()), promised)?;
+    let promised = promised.unwrap_or(u128::MAX) as usize;
+    let limit = promised.saturating_add(GZIP_SLACK);
+    out.reserve(promised.min(gz.len().saturating_mul(16)).saturating_sub(out.len()));
+    (&mut decoder).take((limit - out.len()) as u64 + 1).read_to_end(&mut out).map_err(corrupt)?;
+    if out.len() > limit {
+        return Err(Error::data(
+            path,
+            format!(
+                "the gzip stream decompresses to more than the {promised} bytes its IDX header promises \
+                 (+{GZIP_SLACK} slack); refusing to read further"
+            ),
+        ));
+    }
     Ok(out)
 }
 
@@ -133,6 +171,7 @@ pub fn images_from(arr: IdxArray, path: &Path) -> Result<Images> {
     if rows == 0 || cols == 0 {
         return Err(Error::data(path, format!("wrong dimensions: empty images {rows}x{cols}")));
     }
+    crate::limits::check(&format!("the images of {}", path.display()), crate::limits::f32s(arr.data.len() as u128))?;
     let pixels = arr.data.iter().map(|&b| b as f32 / 255.0).collect();
     Ok(Images { n, rows, cols, pixels })
 }

@@ -21,6 +21,14 @@ impl OptimizerKind {
     }
 }
 
+/// The optimizer's state on the host, to checkpoint and restore: the step count and,
+/// per parameter, the first buffer (SGD velocity or Adam m) and Adam's v.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OptimizerState {
+    pub step: u32,
+    pub buffers: Vec<(Vec<f32>, Option<Vec<f32>>)>,
+}
+
 /// Optimizer state: velocity (SGD) or first/second moments (Adam), one buffer each per param.
 pub struct Optimizer<B: Backend> {
     pub kind: OptimizerKind,
@@ -43,6 +51,48 @@ impl<B: Backend> Optimizer<B> {
             state.push((first, second));
         }
         Ok(Optimizer { kind, lr, weight_decay, step: 0, state })
+    }
+
+    /// The state as host arrays.
+    pub fn snapshot(&self, backend: &B) -> Result<OptimizerState> {
+        let mut buffers = Vec::new();
+        for (s1, s2) in &self.state {
+            let second = match s2 {
+                Some(v) => Some(backend.download(v)?),
+                None => None,
+            };
+            buffers.push((backend.download(s1)?, second));
+        }
+        Ok(OptimizerState { step: self.step, buffers })
+    }
+
+    /// Replaces the state with `saved` (from [`snapshot`](Self::snapshot) of the same
+    /// parameters and kind).
+    pub fn restore(&mut self, backend: &B, params: &Params<B>, saved: OptimizerState) -> Result<()> {
+        if saved.buffers.len() != self.state.len() {
+            return Err(Error::Checkpoint(format!(
+                "optimizer state has {} parameters, the model {}",
+                saved.buffers.len(),
+                self.state.len()
+            )));
+        }
+        let mut state = Vec::new();
+        for (p, (first, second)) in params.list.iter().zip(saved.buffers) {
+            let n = p.value.numel();
+            let adam = matches!(self.kind, OptimizerKind::Adam { .. });
+            if first.len() != n || second.as_ref().map(|v| v.len()) != adam.then_some(n) {
+                return Err(Error::Checkpoint(format!("optimizer state of '{}' does not match the parameter", p.name)));
+            }
+            let s1 = backend.upload(&first, &format!("{} optimizer state", p.name))?;
+            let s2 = match second {
+                Some(v) => Some(backend.upload(&v, &format!("{} adam v", p.name))?),
+                None => None,
+            };
+            state.push((s1, s2));
+        }
+        self.state = state;
+        self.step = saved.step;
+        Ok(())
     }
 
     /// One update of every parameter that received a gradient.

@@ -57,6 +57,11 @@ pub struct TrainingSpec {
     /// The contractive penalty weight (0 = off).
     #[serde(default)]
     pub lambda: f32,
+    /// `--limit-train` / `--limit-test`, so `train --resume` trains on the same examples.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_train: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_test: Option<usize>,
 }
 
 fn default_momentum() -> f32 {
@@ -118,8 +123,59 @@ impl RunSpec {
         serde_json::to_string_pretty(self).map_err(|e| Error::Config(format!("config: {e}")))
     }
 
-    /// Parses a spec; `source` names the file in errors.
+    /// Parses a spec and checks it describes a model this build knows; `source` names the
+    /// file in errors.
     pub fn from_json(text: &str, source: &str) -> Result<Self> {
-        serde_json::from_str(text).map_err(|e| Error::Checkpoint(format!("{source}: not a valid run config ({e})")))
+        let spec: RunSpec = serde_json::from_str(text)
+            .map_err(|e| Error::Checkpoint(format!("{source}: not a valid run config ({e})")))?;
+        spec.validate().map_err(|why| Error::Checkpoint(format!("{source}: {why}")))?;
+        Ok(spec)
+    }
+
+    /// The model is known and its keys are those of its family, with sizes in range.
+    fn validate(&self) -> std::result::Result<(), String> {
+        const DENSE: [&str; 5] = ["ae", "linear", "sparse", "denoising", "contractive"];
+        let family_ok = match (&self.arch, self.model.as_str()) {
+            (Architecture::Dense { .. }, m) => DENSE.contains(&m),
+            (Architecture::Stacked { .. }, m) => m == "stacked",
+            (Architecture::Conv { .. }, m) => m == "conv",
+        };
+        if !DENSE.contains(&self.model.as_str()) && !["conv", "stacked"].contains(&self.model.as_str()) {
+            return Err(format!(
+                "unknown model '{}' (expected ae, linear, sparse, denoising, contractive, conv or stacked)",
+                self.model
+            ));
+        }
+        if !family_ok {
+            return Err(format!(
+                "model '{}' needs its own keys (dense: hidden, code, activation, code_activation, \
+                 output_activation with non-negative sizes; stacked: layers, ...); they are missing or malformed",
+                self.model
+            ));
+        }
+        let sizes: Vec<usize> = match &self.arch {
+            Architecture::Dense { hidden, code, .. } => hidden.iter().chain([code]).copied().collect(),
+            Architecture::Stacked { layers, .. } => layers.clone(),
+            Architecture::Conv { .. } => Vec::new(),
+        };
+        if let Some(bad) = sizes.iter().find(|&&w| w == 0 || w > 1 << 24) {
+            return Err(format!("layer size {bad} is out of range [1, {}]", 1 << 24));
+        }
+        let t = &self.training;
+        if t.batch_size == 0 {
+            return Err("batch_size must be at least 1".into());
+        }
+        for (key, v) in [
+            ("lr", t.lr),
+            ("lr_decay", t.lr_decay),
+            ("momentum", t.momentum),
+            ("weight_decay", t.weight_decay),
+            ("lambda", t.lambda),
+        ] {
+            if !v.is_finite() || v < 0.0 {
+                return Err(format!("{key} must be a finite non-negative number, got {v}"));
+            }
+        }
+        Ok(())
     }
 }

@@ -5,13 +5,14 @@
 //! epoch is evaluated belong to the [`Task`].
 
 use super::config::TrainConfig;
+use super::guard::DivergenceGuard;
 use super::progress::{print_line, progress_bar};
 use crate::autodiff::{Tape, Var};
 use crate::backend::prelude::*;
 use crate::data::batches::shuffled_indices;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::nn::{Bound, Params};
-use crate::optim::Optimizer;
+use crate::optim::{Optimizer, OptimizerState};
 use std::time::Instant;
 
 /// What the loop measured in one epoch, whatever the task.
@@ -46,6 +47,24 @@ pub trait Task<B: Backend> {
     fn end_epoch(&mut self, stats: EpochStats) -> Result<Self::Metrics>;
     /// The line printed after each epoch, if any.
     fn epoch_line(&self, m: &Self::Metrics) -> Option<String>;
+    /// Called before each epoch's first step (to reseed per-epoch randomness, so a resumed
+    /// run draws what an uninterrupted one would).
+    fn start_epoch(&mut self, _epoch: usize) {}
+}
+
+/// Where a resumed run starts: after epoch `epoch`, with the optimizer as it was then.
+pub struct Resume {
+    pub epoch: usize,
+    pub optimizer: OptimizerState,
+}
+
+/// The callback of [`fit_from`], after each epoch.
+pub type OnEpoch<'f, M, B> = dyn FnMut(&M, EpochEnd<'_, B>) -> Result<()> + 'f;
+
+/// What `on_epoch` of [`fit_from`] gets besides the metrics: the state to checkpoint.
+pub struct EpochEnd<'a, B: Backend> {
+    pub epoch: usize,
+    pub optimizer: &'a Optimizer<B>,
 }
 
 /// Trains `task` for `cfg.epochs`, calling `on_epoch` after each epoch (to write metrics
@@ -56,20 +75,41 @@ pub fn fit<B: Backend, T: Task<B>>(
     cfg: &TrainConfig,
     on_epoch: &mut dyn FnMut(&T::Metrics) -> Result<()>,
 ) -> Result<Vec<T::Metrics>> {
+    fit_from(backend, task, cfg, None, &mut |m, _| on_epoch(m))
+}
+
+/// [`fit`], starting after `resume`'s epoch when given; `on_epoch` also gets the
+/// optimizer, to checkpoint it.
+pub fn fit_from<B: Backend, T: Task<B>>(
+    backend: &B,
+    task: &mut T,
+    cfg: &TrainConfig,
+    resume: Option<Resume>,
+    on_epoch: &mut OnEpoch<'_, T::Metrics, B>,
+) -> Result<Vec<T::Metrics>> {
     cfg.validate()?;
     let n = task.examples();
     let mut optimizer = Optimizer::new(backend, task.params(), cfg.optimizer, cfg.lr, cfg.weight_decay)?;
+    let first_epoch = match resume {
+        Some(r) => {
+            optimizer.restore(backend, task.params(), r.optimizer)?;
+            r.epoch + 1
+        }
+        None => 1,
+    };
     let steps_per_epoch = n.div_ceil(cfg.batch_size);
     let bar = progress_bar(cfg, steps_per_epoch);
     let mut history = Vec::new();
-    for epoch in 1..=cfg.epochs {
+    let mut guard = DivergenceGuard::new();
+    for epoch in first_epoch..=cfg.epochs {
         optimizer.lr = cfg.lr_at(epoch);
+        task.start_epoch(epoch);
         let start = Instant::now();
         let dispatches_before = backend.dispatch_count();
         let order = shuffled_indices(n, cfg.seed, epoch as u64);
         // The loss is summed on the device and read back every `check_every` steps.
         let acc = backend.zeros(1, "epoch loss sum")?;
-        let (mut loss_sum, mut weight_sum, mut pending) = (0.0f64, 0usize, 0usize);
+        let (mut loss_sum, mut weight_sum, mut pending, mut checked_weight) = (0.0f64, 0usize, 0usize, 0usize);
         if let Some(b) = &bar {
             b.reset();
             b.set_message(format!("epoch {epoch}/{}", cfg.epochs));
@@ -88,14 +128,10 @@ pub fn fit<B: Backend, T: Task<B>>(
             pending += 1;
             if pending == cfg.check_every || step + 1 == steps_per_epoch {
                 let v = backend.download(&acc)?[0] as f64;
-                if !v.is_finite() {
-                    return Err(Error::NonFinite(format!(
-                        "{} became {v} in epoch {epoch} near step {} (try a smaller --lr)",
-                        task.loss_name(),
-                        step + 1
-                    )));
-                }
+                let window_mean = (v - loss_sum) / (weight_sum - checked_weight) as f64;
+                guard.check_loss(task.loss_name(), window_mean, epoch, step + 1, cfg)?;
                 loss_sum = v;
+                checked_weight = weight_sum;
                 pending = 0;
                 if let Some(b) = &bar {
                     b.set_message(format!("epoch {epoch}/{} loss {:.5}", cfg.epochs, loss_sum / weight_sum as f64));
@@ -117,11 +153,12 @@ pub fn fit<B: Backend, T: Task<B>>(
             steps_per_sec: steps_per_epoch as f64 / train_seconds,
             dispatches_per_step: dispatches,
         };
+        guard.check_params(backend, task.params(), epoch, steps_per_epoch, cfg)?;
         let m = task.end_epoch(stats)?;
         if let Some(line) = task.epoch_line(&m) {
             print_line(bar.as_ref(), &line);
         }
-        on_epoch(&m)?;
+        on_epoch(&m, EpochEnd { epoch, optimizer: &optimizer })?;
         history.push(m);
     }
     if let Some(b) = bar {

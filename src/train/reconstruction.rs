@@ -3,18 +3,20 @@
 
 use super::config::TrainConfig;
 use super::evaluate::evaluate;
-use super::fit::{fit, EpochStats, Task};
+use super::fit::{fit_from, EpochEnd, EpochStats, Resume, Task};
 use super::progress::epoch_line;
 use crate::autodiff::{Tape, Var};
 use crate::backend::prelude::*;
-use crate::data::batches::gather_rows;
+use crate::data::batches::{epoch_rng, gather_rows};
 use crate::error::{Error, Result};
 use crate::models::objective::Objective;
 use crate::models::Model;
 use crate::nn::{Bound, Params};
 use crate::tensor::Tensor;
 use rand::rngs::StdRng;
-use rand::SeedableRng;
+
+/// The random stream of the input corruption, reseeded each epoch.
+const NOISE_STREAM: u64 = 0x6e6f697365;
 
 /// One row of metrics.csv.
 #[derive(Clone, Debug, Default)]
@@ -59,7 +61,7 @@ impl<'a, B: Backend, M: Model<B> + ?Sized> ReconstructionTask<'a, B, M> {
         if train_x.len() / dim == 0 {
             return Err(Error::Config("the training set is empty".into()));
         }
-        let noise_rng = StdRng::seed_from_u64(cfg.seed ^ 0x6e6f697365);
+        let noise_rng = epoch_rng(cfg.seed, 1, NOISE_STREAM);
         Ok(ReconstructionTask { backend, model, objective, train_x, test_x, dim, cfg, noise_rng })
     }
 }
@@ -111,6 +113,10 @@ impl<B: Backend, M: Model<B> + ?Sized> Task<B> for ReconstructionTask<'_, B, M> 
     fn epoch_line(&self, m: &EpochMetrics) -> Option<String> {
         Some(epoch_line(m))
     }
+
+    fn start_epoch(&mut self, epoch: usize) {
+        self.noise_rng = epoch_rng(self.cfg.seed, epoch as u64, NOISE_STREAM);
+    }
 }
 
 /// Trains `model` under `objective` for `cfg.epochs`, calling `on_epoch` after each epoch.
@@ -125,7 +131,23 @@ pub fn train<B: Backend, M: Model<B> + ?Sized>(
     cfg: &TrainConfig,
     on_epoch: &mut dyn FnMut(&EpochMetrics) -> Result<()>,
 ) -> Result<Vec<EpochMetrics>> {
+    train_from(backend, model, objective, train_x, test_x, dim, cfg, None, &mut |m, _| on_epoch(m))
+}
+
+/// [`train`], continuing after `resume` when given; `on_epoch` also gets the optimizer.
+#[allow(clippy::too_many_arguments)]
+pub fn train_from<B: Backend, M: Model<B> + ?Sized>(
+    backend: &B,
+    model: &M,
+    objective: &Objective,
+    train_x: &[f32],
+    test_x: &[f32],
+    dim: usize,
+    cfg: &TrainConfig,
+    resume: Option<Resume>,
+    on_epoch: &mut dyn FnMut(&EpochMetrics, EpochEnd<'_, B>) -> Result<()>,
+) -> Result<Vec<EpochMetrics>> {
     cfg.validate()?;
     let mut task = ReconstructionTask::new(backend, model, objective, train_x, test_x, dim, cfg)?;
-    fit(backend, &mut task, cfg, on_epoch)
+    fit_from(backend, &mut task, cfg, resume, on_epoch)
 }

@@ -1,0 +1,85 @@
+//! The divergence guard: stops a run whose loss turns non-finite or explodes (over
+//! [`EXPLOSION_FACTOR`] times the best loss so far), or whose parameters turn
+//! non-finite, naming the epoch, the step and the likely cause. The caller's last
+//! checkpoint is the last good state.
+
+use super::config::TrainConfig;
+use crate::backend::prelude::*;
+use crate::error::{Error, Result};
+use crate::nn::Params;
+use crate::optim::OptimizerKind;
+
+/// A mean loss this many times the best seen so far is divergence, not noise.
+pub const EXPLOSION_FACTOR: f64 = 1e3;
+
+#[derive(Debug, Default)]
+pub struct DivergenceGuard {
+    best: Option<f64>,
+}
+
+impl DivergenceGuard {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Checks the mean loss of the steps since the last check.
+    pub fn check_loss(
+        &mut self,
+        loss_name: &str,
+        mean: f64,
+        epoch: usize,
+        step: usize,
+        cfg: &TrainConfig,
+    ) -> Result<()> {
+        let exploded = self.best.is_some_and(|b| mean > EXPLOSION_FACTOR * b.max(f64::MIN_POSITIVE));
+        if !mean.is_finite() || exploded {
+            let what = match self.best {
+                Some(b) if mean.is_finite() => {
+                    format!("{loss_name} rose to {mean:.4e}, over {EXPLOSION_FACTOR:e} x the best {b:.4e},")
+                }
+                _ => format!("{loss_name} became {mean}"),
+            };
+            return Err(Error::NonFinite(format!("{what} in epoch {epoch} near step {step}; {}", likely_cause(cfg))));
+        }
+        self.best = Some(self.best.map_or(mean, |b| b.min(mean)));
+        Ok(())
+    }
+
+    /// Checks every parameter is finite (after an epoch, before it is checkpointed).
+    pub fn check_params<B: Backend>(
+        &self,
+        backend: &B,
+        params: &Params<B>,
+        epoch: usize,
+        step: usize,
+        cfg: &TrainConfig,
+    ) -> Result<()> {
+        for p in &params.list {
+            if let Some(v) = p.value.to_vec(backend)?.into_iter().find(|v| !v.is_finite()) {
+                return Err(Error::NonFinite(format!(
+                    "parameter '{}' became {v} in epoch {epoch} by step {step}; {}",
+                    p.name,
+                    likely_cause(cfg)
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What most likely made the run diverge.
+fn likely_cause(cfg: &TrainConfig) -> String {
+    match cfg.optimizer {
+        OptimizerKind::Sgd { momentum } if momentum >= 0.95 => format!(
+            "likely cause: the learning rate (--lr {}) with a high momentum (--momentum {momentum}); try a smaller --lr or --momentum",
+            cfg.lr
+        ),
+        OptimizerKind::Sgd { momentum } => format!(
+            "likely cause: the learning rate is too large for SGD (--lr {}, --momentum {momentum}); try a smaller --lr",
+            cfg.lr
+        ),
+        OptimizerKind::Adam { .. } => {
+            format!("likely cause: the learning rate is too large (--lr {}); try a smaller --lr", cfg.lr)
+        }
+    }
+}
