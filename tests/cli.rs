@@ -16,6 +16,7 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 fn assert_clean_error(out: &Output, needle: &str) {
+    assert!(!needle.is_empty(), "an empty needle is in every message: name what the error must say");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "expected failure, stderr: {stderr}");
     assert!(!stderr.contains("panicked"), "panicked: {stderr}");
@@ -161,7 +162,7 @@ fn pca_reports_reconstruction_error() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("test sse per image"), "{stdout}");
-    assert_clean_error(&autoenc(&["pca", "--code", "0"]), "");
+    assert_clean_error(&autoenc(&["pca", "--code", "0"]), "--code must be in 1..=784");
 }
 
 #[test]

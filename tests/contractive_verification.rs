@@ -8,7 +8,7 @@
 //! Both on the CPU and, when an adapter exists, on the GPU.
 
 use autoenc::autodiff::{ops, Tape, Var};
-use autoenc::backend::gpu::GpuBackend;
+use autoenc::backend::gpu::strict;
 use autoenc::backend::prelude::*;
 use autoenc::backend::Activation;
 use autoenc::{CpuBackend, Tensor};
@@ -140,9 +140,7 @@ fn closed_form_matches_the_tapes_explicit_jacobian_on_cpu() {
 
 #[test]
 fn closed_form_matches_the_tapes_explicit_jacobian_on_gpu() {
-    match GpuBackend::new(None) {
-        Ok(g) => verify(&g),
-        Err(e) if std::env::var("AUTOENC_REQUIRE_GPU").is_ok_and(|v| v == "1") => panic!("no GPU adapter: {e}"),
-        Err(e) => eprintln!("skipping the GPU half: {e}"),
+    if let Some(g) = strict::gpu_or_skip("the GPU half of the contractive verification") {
+        verify(&g);
     }
 }

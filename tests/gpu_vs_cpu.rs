@@ -1,21 +1,37 @@
 //! Every GPU kernel against the CPU reference on awkward shapes (see src/tools/validate/).
 //! Skips with a message when no adapter exists, unless AUTOENC_REQUIRE_GPU=1.
 
-use autoenc::backend::gpu::GpuBackend;
+use autoenc::backend::gpu::{strict, GpuBackend};
 use autoenc::backend::prelude::*;
 use autoenc::tools::validate;
 
 fn gpu(checked: bool) -> Option<GpuBackend> {
-    match GpuBackend::with_checks(None, checked) {
-        Ok(g) => Some(g),
-        Err(e) if std::env::var("AUTOENC_REQUIRE_GPU").is_ok_and(|v| v == "1") => {
-            panic!("AUTOENC_REQUIRE_GPU=1 but no GPU backend: {e}")
-        }
-        Err(e) => {
-            eprintln!("skipping GPU tests: {e}");
-            None
+    strict::gpu_or_skip_checked(checked, "the GPU-vs-CPU validation")
+}
+
+/// Every `@compute` entry point of shaders/*.wgsl.
+fn shader_entry_points() -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
+    let mut out = Vec::new();
+    for f in std::fs::read_dir(dir).unwrap().flatten() {
+        let text = std::fs::read_to_string(f.path()).unwrap();
+        let mut lines = text.lines();
+        while let Some(l) = lines.next() {
+            if l.trim_start().starts_with("@compute") {
+                let def = lines.next().unwrap_or("");
+                let name = def.trim_start().strip_prefix("fn ").unwrap_or("").split('(').next().unwrap_or("");
+                out.push(name.trim().to_string());
+            }
         }
     }
+    out.sort();
+    out
+}
+
+/// Whether a row of kernel `row` (`op`, `op.output` or `family.op`) runs entry point
+/// `entry`: the op itself, one of its passes (`<op>_<pass>`), or the op of a family row.
+fn covers(row: &str, entry: &str) -> bool {
+    row.split('.').any(|part| part == entry || entry.strip_prefix(part).is_some_and(|rest| rest.starts_with('_')))
 }
 
 fn check_all(g: &GpuBackend) {
@@ -27,7 +43,19 @@ fn check_all(g: &GpuBackend) {
         }
     })
     .expect("validation run");
-    assert!(!rows.is_empty());
+    let cases = validate::all_cases();
+    assert!(rows.len() >= cases.len(), "{} rows for {} cases: a case compared nothing", rows.len(), cases.len());
+    for c in &cases {
+        assert!(
+            rows.iter().any(|r| r.kernel.starts_with(&c.kernel) && r.shape == c.shape),
+            "case {} {} gave no row",
+            c.kernel,
+            c.shape
+        );
+    }
+    let uncovered: Vec<String> =
+        shader_entry_points().into_iter().filter(|e| !rows.iter().any(|r| covers(&r.kernel, e))).collect();
+    assert!(uncovered.is_empty(), "shader entry points no validate row compares: {uncovered:?}");
     assert!(failed.is_empty(), "{} of {} rows failed:\n{}", failed.len(), rows.len(), failed.join("\n"));
 }
 

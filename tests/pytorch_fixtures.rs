@@ -29,7 +29,7 @@
 //! small, so they stay quick on lavapipe.
 
 use autoenc::autodiff::{ops, Tape, Var};
-use autoenc::backend::gpu::GpuBackend;
+use autoenc::backend::gpu::{strict, GpuBackend};
 use autoenc::backend::prelude::*;
 use autoenc::{CpuBackend, Tensor};
 use safetensors::{Dtype, SafeTensors};
@@ -254,16 +254,7 @@ fn upsample2d_nearest_should_match_pytorch() {
 /// The GPU backend, or None (with a note) where no adapter opens and
 /// `AUTOENC_REQUIRE_GPU` is not `1`.
 fn gpu() -> Option<GpuBackend> {
-    match GpuBackend::new(None) {
-        Ok(g) => Some(g),
-        Err(e) if std::env::var("AUTOENC_REQUIRE_GPU").is_ok_and(|v| v == "1") => {
-            panic!("AUTOENC_REQUIRE_GPU=1 but no GPU backend: {e}")
-        }
-        Err(e) => {
-            println!("note: skipping the GPU half of the PyTorch cross-check: {e}");
-            None
-        }
-    }
+    strict::gpu_or_skip("the GPU half of the PyTorch cross-check")
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //! The GPU half runs on whatever adapter exists (lavapipe in CI). Without one it is
 //! skipped with a note, unless AUTOENC_REQUIRE_GPU=1, which makes that a failure.
 
-use autoenc::backend::gpu::GpuBackend;
+use autoenc::backend::gpu::{strict, GpuBackend};
 use autoenc::backend::prelude::*;
 use autoenc::backend::Activation;
 use autoenc::data::datasets::{self, Dataset};
@@ -21,16 +21,7 @@ use autoenc::CpuBackend;
 use std::path::Path;
 
 fn gpu() -> Option<GpuBackend> {
-    match GpuBackend::new(None) {
-        Ok(g) => Some(g),
-        Err(e) if std::env::var("AUTOENC_REQUIRE_GPU").is_ok_and(|v| v == "1") => {
-            panic!("AUTOENC_REQUIRE_GPU=1 but no GPU adapter: {e}")
-        }
-        Err(e) => {
-            eprintln!("skipping the GPU half: {e}");
-            None
-        }
-    }
+    strict::gpu_or_skip("the GPU half of a training test")
 }
 
 fn data(n_train: usize, n_test: usize) -> Dataset {

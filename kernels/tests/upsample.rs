@@ -40,8 +40,19 @@ fn upsample2d_fast_matches_scalar_and_definition() {
         let mut got = vec![f32::NAN; g.out_len()];
         upsample2d(&x, &mut got, g);
         assert_bitwise(&format!("upsample {g:?}"), &got, &want);
-        // Spot check: the last output comes from the last input of its plane.
-        assert_eq!(want[g.out_len() - 1], x[g.in_len() - 1]);
+        // Every output against the definition y[n,c,oy,ox] = x[n,c,oy/s,ox/s].
+        let (s, (h, w)) = (g.scale, (g.height, g.width));
+        for (o, &got) in want.iter().enumerate() {
+            let (plane, oy, ox) = (o / (h * s * w * s), (o / (w * s)) % (h * s), o % (w * s));
+            let src = x[plane * h * w + (oy / s) * w + ox / s];
+            assert_eq!(
+                got.to_bits(),
+                src.to_bits(),
+                "upsample {g:?}: output {o} is not x at ({plane}, {}, {})",
+                oy / s,
+                ox / s
+            );
+        }
     }
 }
 

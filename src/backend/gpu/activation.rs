@@ -77,7 +77,7 @@ mod tests {
     use crate::error::Error;
 
     fn gpu() -> Option<GpuBackend> {
-        GpuBackend::new(None).map_err(|e| eprintln!("skipping GPU test: {e}")).ok()
+        super::super::strict::gpu_or_skip("GPU activation unit tests")
     }
 
     fn is_shape(r: crate::error::Result<()>) -> bool {

@@ -98,14 +98,14 @@ impl ContractiveOps for GpuBackend {
 
 #[cfg(test)]
 mod tests {
-    use super::super::GpuBackend;
+    use super::super::strict;
     use crate::backend::prelude::*;
     use crate::backend::Activation;
     use crate::error::Error;
 
     #[test]
     fn bad_sizes_are_shape_errors() {
-        let Ok(g) = GpuBackend::new(None) else { return };
+        let Some(g) = strict::gpu_or_skip("GPU contractive unit test") else { return };
         let (z, w, out) = (g.zeros(12, "z").unwrap(), g.zeros(12, "w").unwrap(), g.zeros(1, "out").unwrap());
         let shape = |r| matches!(r, Err(Error::Shape(_)));
         assert!(shape(g.contractive_penalty(Activation::Sigmoid, &z, &w, &out, 0, 3, 4))); // empty batch

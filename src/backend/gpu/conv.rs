@@ -120,7 +120,7 @@ mod tests {
     use crate::error::Error;
 
     fn gpu() -> Option<GpuBackend> {
-        GpuBackend::new(None).map_err(|e| eprintln!("skipping GPU test: {e}")).ok()
+        super::super::strict::gpu_or_skip("GPU conv unit tests")
     }
 
     fn conv(height: usize, kernel: usize, stride: usize, padding: usize, dilation: usize) -> ConvGeom {

@@ -62,6 +62,7 @@ mod pipeline;
 mod pool;
 mod recorder;
 mod reduce;
+pub mod strict;
 
 pub use buffer::{GpuBuf, PoolStats};
 pub(crate) use pipeline::{Kernel, Shader};

@@ -59,11 +59,43 @@ fn one_hot_rows(rng: &mut StdRng, rows: usize, classes: usize) -> Vec<f32> {
     t
 }
 
+/// The tolerance of each op's rows. With Richardson extrapolation the truncation error is
+/// O(eps^4) and below the rounding noise for every op here except BCE's steep curvature;
+/// the noise is about `u |out| / eps` per output an input feeds (u = 6e-8, the f32
+/// rounding of each output, the step eps/2 = 5e-3), so it grows with the number of terms
+/// summed into an output and the curvature of the op. Each bound is about 5-10x the worst
+/// error seen over seeds 0 and 1 on the CPU (in brackets) and far below the O(0.1..1)
+/// error of a wrong formula (a dropped factor 2 is 0.5). docs/BACKPROP.md has the method.
+fn tolerance(op: &str) -> f64 {
+    match op {
+        // Data movement: the outputs are the inputs, so L moves by exactly R * step [1e-7].
+        "reshape" | "upsample2d" | "max_pool2d" => 1e-5,
+        // One rounding per output, one output per input element [8e-6].
+        "add" | "mul" | "scale" | "bias_add" => 1e-4,
+        // Elementwise transcendental or a short reduction [5e-5].
+        "activation" | "bias_activation" | "sum_all" | "mean_rows" | "kl_sparsity" => 5e-4,
+        // A scalar sum of |x| over every element: its rounding is shared by all [1e-4].
+        "l1_penalty" => 1e-3,
+        // Sums of k products per output, each input feeding many outputs [3e-4].
+        "linear" | "matmul" | "conv2d" | "conv_transpose2d" => 2e-3,
+        // The same through a nonlinearity, or the penalty's sums of squared
+        // derivatives [1.2e-3]; the losses are scalars over all elements and BCE has
+        // f''' = 2/p^3 near p = 0.1 [1.9e-3].
+        "linear_activation" | "conv2d_activation" | "conv_transpose2d_activation" | "contractive_penalty" | "loss" => {
+            6e-3
+        }
+        other => panic!("gradcheck: no tolerance for op '{other}': add one with its reason"),
+    }
+}
+
 pub(super) fn all_cases<B: Backend>(seed: u64) -> Vec<Case<B>> {
     let mut rng = StdRng::seed_from_u64(seed);
     let r = &mut rng;
     let mut cases: Vec<Case<B>> = Vec::new();
-    let mut add = |op: String, inputs: Vec<Input>, f: OpFn<B>| cases.push(Case { op, inputs, f });
+    let mut add = |op: String, inputs: Vec<Input>, f: OpFn<B>| {
+        let tol = tolerance(super::base_name(&op));
+        cases.push(Case { op, inputs, f, tol })
+    };
 
     add(
         "linear".into(),

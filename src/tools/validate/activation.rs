@@ -77,8 +77,46 @@ fn bias_activation(p: &mut Pair, act: Activation, outer: usize, ch: usize, inner
     Ok(vec![zrow, yrow])
 }
 
+/// Sigmoid and tanh on saturated inputs, z in [-30, 30], judged relative to the value
+/// where the formulation allows it: sigmoid's negative tail `e/(1+e)` keeps its relative
+/// accuracy on both sides (a `1 - 1/(1+e)` would give 0), and the backward's `dy f'(y)`
+/// from the same y is a product of correctly rounded factors (`1 - y^2` subtracts exactly),
+/// so both judge against `|dy f'|` alone. Tanh's forward is judged against a floor of 1:
+/// the GPU's `1 - 2/(e^{2|z|} + 1)` is accurate in absolute terms near 0, and its tails
+/// are +-1, where absolute is relative. The tolerance: exp within (3 + 2|x|) ulps
+/// (Vulkan) for |x| <= 60, plus the few roundings around it; values below f32's normal
+/// range may be flushed to 0 by a GPU, hence the floor `MIN_POSITIVE / tol`.
+fn activation_tails(p: &mut Pair, act: Activation, len: usize) -> Result<Vec<Row>> {
+    let tol = (3.0 + 2.0 * 60.0 + 8.0) * f32::EPSILON as f64;
+    let tiny = f32::MIN_POSITIVE as f64 / tol;
+    let xd = p.uniform(len, -30.0, 30.0);
+    let x = p.both(&xd, "x")?;
+    let y = p.output(len, "y")?;
+    p.gpu.activation_forward(act, &x.gpu, &y.gpu, len)?;
+    p.cpu_run(|c| c.activation_forward(act, &x.cpu, &y.cpu, len))?;
+    let floor = if act == Activation::Tanh { 1.0 } else { tiny };
+    let fwd = p.compare("forward", &y, &[], floor, tol)?;
+    let yd = p.cpu.download(&y.cpu)?;
+    let yb = p.both(&yd, "y")?;
+    let dyd = p.uniform(len, -2.0, 2.0);
+    let dy = p.both(&dyd, "dy")?;
+    let dx = p.output(len, "dx")?;
+    p.gpu.activation_backward(act, &x.gpu, &yb.gpu, &dy.gpu, &dx.gpu, len)?;
+    p.cpu_run(|c| c.activation_backward(act, &x.cpu, &yb.cpu, &dy.cpu, &dx.cpu, len))?;
+    let fprime = |y: f64| if act == Activation::Tanh { 1.0 - y * y } else { y * (1.0 - y) };
+    let scale: Vec<f32> = dyd.iter().zip(&yd).map(|(&g, &y)| (g.abs() as f64 * fprime(y as f64)) as f32).collect();
+    let bwd = p.compare("backward", &dx, &scale, tiny, tol)?;
+    Ok(vec![fwd, bwd])
+}
+
 pub fn cases() -> Vec<Case> {
     let mut v = Vec::new();
+    for act in [Activation::Sigmoid, Activation::Tanh] {
+        for len in [17usize, 4099] {
+            let name = format!("activation.{}", act.name());
+            v.push(Case::new(name, format!("{len} z in [-30,30]"), move |p| activation_tails(p, act, len)));
+        }
+    }
     for act in [Activation::Identity, Activation::Sigmoid, Activation::Tanh, Activation::Relu, Activation::LeakyRelu] {
         for len in [1usize, 257, 70_001] {
             v.push(Case::new(format!("activation.{}", act.name()), format!("{len}"), move |p| activation(p, act, len)));

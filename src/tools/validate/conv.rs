@@ -11,8 +11,8 @@
 //!   element i relative to `sum |terms_i|` is at most `(n + 2)` rounding units (the GPU
 //!   adds in the CPU's order, but a compiler may reassociate);
 //! - contractive: the sums over `inputs` and `rows` as above, plus the evaluation error
-//!   of f' and f'' (sigmoid/tanh from `exp` on both sides, accurate to a few ulps in
-//!   absolute terms, not relative: `1 - t^2` cancels for large |z|), see [`ACT_EVAL`].
+//!   of f' and f'' (sigmoid/tanh from `exp(-|z|)` on both sides, accurate relative to
+//!   themselves, saturated units included: z up to +-30 is validated), see [`act_eval`].
 
 use super::{Both, Case, Pair, Row};
 use crate::backend::prelude::*;
@@ -25,11 +25,6 @@ const EPS: f64 = f32::EPSILON as f64;
 fn tol_sum(n: usize) -> f64 {
     (n + 2) as f64 * EPS
 }
-
-/// Absolute error allowed for f'(z) and f''(z) (|f'|, |f''| <= 1) on each side: `exp`
-/// is accurate to (3 + 2|x|) ulps in Vulkan for the |x| <= 8 used here, and the
-/// sigmoid/tanh built from it and `1 - t^2` add a few more.
-const ACT_EVAL: f64 = 32.0 * EPS;
 
 fn abs(v: &[f32]) -> Vec<f32> {
     v.iter().map(|x| x.abs()).collect()
@@ -177,69 +172,102 @@ fn upsample_case(p: &mut Pair, g: UpsampleGeom) -> Result<Vec<Row>> {
 
 // ---- contractive ---------------------------------------------------------------------
 
-/// f'(z) in f64 (for the error scales only).
-fn dact(act: Activation, z: f64) -> f64 {
+/// `(f'(z), f''(z))` in f64 (for the error scales only), from `e = exp(-|z|)` as the
+/// kernels do, so that saturated units keep their size.
+fn derivs64(act: Activation, z: f64) -> (f64, f64) {
+    let sign = if z > 0.0 { -1.0 } else { 1.0 };
     match act {
-        Activation::Identity => 1.0,
+        Activation::Identity => (1.0, 0.0),
         Activation::Sigmoid => {
-            let s = 1.0 / (1.0 + (-z).exp());
-            s * (1.0 - s)
+            let e = (-z.abs()).exp();
+            let d = e / (1.0 + e).powi(2);
+            (d, sign * d * (1.0 - e) / (1.0 + e))
         }
-        Activation::Tanh => 1.0 - z.tanh().powi(2),
-        Activation::Relu => (z > 0.0) as u8 as f64,
-        Activation::LeakyRelu => {
-            if z > 0.0 {
-                1.0
-            } else {
-                crate::backend::LEAKY_RELU_SLOPE as f64
-            }
+        Activation::Tanh => {
+            let e = (-2.0 * z.abs()).exp();
+            let d = 4.0 * e / (1.0 + e).powi(2);
+            (d, sign * 2.0 * d * (1.0 - e) / (1.0 + e))
         }
+        Activation::Relu => ((z > 0.0) as u8 as f64, 0.0),
+        Activation::LeakyRelu => (if z > 0.0 { 1.0 } else { crate::backend::LEAKY_RELU_SLOPE as f64 }, 0.0),
     }
 }
 
-/// `s_j = sum_i W_ji^2` and `a_j = sum_r |f'(z_rj)|`. The scales use `|f'|` where the
-/// op has `f'^2` because f' is computed to an absolute accuracy: the error of `f'^2` is
-/// `2 |f'| delta`, and `|f'| >= f'^2`.
+/// Relative error of `f'(z)^2` and of `f'(z) f''(z)` on either side for |z| <= `z_max`:
+/// both come from `exp(-|z|)` or `exp(-2|z|)` (Vulkan: within 3 + 2|x| ulps) and a handful
+/// of roundings, each relative, so the products are accurate relative to themselves even
+/// on saturated units (the `s(1-s)` / `1-t^2` forms were not: 1.8% off at z = 12, 0 past
+/// 17). Squares and products double the exp term.
+fn act_eval(z_max: f64) -> f64 {
+    2.0 * (3.0 + 4.0 * z_max + 8.0) * EPS
+}
+
+/// Values below f32's normal range may be flushed to 0 by a GPU at each product: an
+/// absolute error of `MIN_POSITIVE` times the factors that follow, judged against `tol`.
+fn flush_floor(tol: f64) -> f64 {
+    f32::MIN_POSITIVE as f64 / tol
+}
+
+/// Per hidden unit j: `s_j = sum_i W_ji^2` and `c_j = sum_r f'(z_rj)^2` (positive terms,
+/// so each sum is the size of its terms).
 fn contractive_sizes(act: Activation, z: &[f32], w: &[f32], rows: usize, hidden: usize) -> (Vec<f64>, Vec<f64>) {
     let inputs = w.len() / hidden.max(1);
     let s = (0..hidden).map(|j| w[j * inputs..][..inputs].iter().map(|&v| (v as f64).powi(2)).sum()).collect();
-    let a = (0..hidden).map(|j| (0..rows).map(|r| dact(act, z[r * hidden + j] as f64).abs()).sum()).collect();
-    (s, a)
+    let c = (0..hidden).map(|j| (0..rows).map(|r| derivs64(act, z[r * hidden + j] as f64).0.powi(2)).sum()).collect();
+    (s, c)
 }
 
-fn contractive_case(p: &mut Pair, act: Activation, rows: usize, hidden: usize, inputs: usize) -> Result<Vec<Row>> {
-    // |z| <= 4 reaches into the flat tails of sigmoid and tanh.
-    let z_data = p.uniform(rows * hidden, -4.0, 4.0);
+/// The penalty and both gradients on z drawn from [-z_max, z_max]. Every scale is the
+/// size of the output's own terms (f' from f64), so the comparison is relative wherever
+/// f32 can hold the value; `accumulate` starts dz and dW from random values (the `+=`),
+/// otherwise from 0, so that tiny saturated terms are not hidden behind them.
+fn contractive_case(
+    p: &mut Pair,
+    act: Activation,
+    (rows, hidden, inputs): (usize, usize, usize),
+    z_max: f32,
+    accumulate: bool,
+) -> Result<Vec<Row>> {
+    let z_data = p.uniform(rows * hidden, -z_max, z_max);
     let w_data = p.uniform(hidden * inputs, -1.0, 1.0);
     let z = p.both(&z_data, "z")?;
     let w = p.both(&w_data, "W")?;
-    let (s, a) = contractive_sizes(act, &z_data, &w_data, rows, hidden);
+    let (s, c) = contractive_sizes(act, &z_data, &w_data, rows, hidden);
+    let eval = act_eval(z_max as f64);
 
     let out = p.output(1, "out")?;
     p.gpu.contractive_penalty(act, &z.gpu, &w.gpu, &out.gpu, rows, hidden, inputs)?;
-    p.cpu_run(|c| c.contractive_penalty(act, &z.cpu, &w.cpu, &out.cpu, rows, hidden, inputs))?;
-    let pen_scale = s.iter().zip(&a).map(|(s, a)| s * a).sum::<f64>() / rows as f64;
-    let tol = tol_sum(inputs) + tol_sum(rows) + tol_sum(hidden) + 2.0 * ACT_EVAL;
-    let mut penalty = p.compare("", &out, &[pen_scale as f32], 0.0, tol)?;
+    p.cpu_run(|cb| cb.contractive_penalty(act, &z.cpu, &w.cpu, &out.cpu, rows, hidden, inputs))?;
+    let tol = tol_sum(inputs) + tol_sum(rows) + tol_sum(hidden) + eval;
+    let pen_scale = s.iter().zip(&c).map(|(s, c)| s * c).sum::<f64>() / rows as f64;
+    let mut penalty = p.compare("", &out, &[pen_scale as f32], flush_floor(tol), tol)?;
     penalty.kernel = "contractive_penalty".into();
 
-    // Accumulating outputs start from the same random values on both sides.
     let dout = p.uniform(1, 0.5, 2.0)[0];
     let dout_buf = p.both(&[dout], "dout")?;
-    let dz_old = p.uniform(rows * hidden, -1.0, 1.0);
-    let dw_old = p.uniform(hidden * inputs, -1.0, 1.0);
+    let old = |p: &mut Pair, n| if accumulate { p.uniform(n, -1.0, 1.0) } else { vec![0.0; n] };
+    let dz_old = old(p, rows * hidden);
+    let dw_old = old(p, hidden * inputs);
     let dz = p.both(&dz_old, "dz")?;
     let dw = p.both(&dw_old, "dW")?;
     p.gpu.contractive_backward(act, &z.gpu, &w.gpu, &dout_buf.gpu, &dz.gpu, &dw.gpu, rows, hidden, inputs)?;
-    p.cpu_run(|c| c.contractive_backward(act, &z.cpu, &w.cpu, &dout_buf.cpu, &dz.cpu, &dw.cpu, rows, hidden, inputs))?;
+    p.cpu_run(|cb| {
+        cb.contractive_backward(act, &z.cpu, &w.cpu, &dout_buf.cpu, &dz.cpu, &dw.cpu, rows, hidden, inputs)
+    })?;
     let k = 2.0 * dout as f64 / rows as f64;
-    // |f' f''| <= 1 for every activation, so k s_j bounds the size of the dz term.
-    let dz_scale: Vec<f32> = (0..rows * hidden).map(|i| (dz_old[i].abs() as f64 + k * s[i % hidden]) as f32).collect();
+    let dz_term = |i: usize| {
+        let (d, dd) = derivs64(act, z_data[i] as f64);
+        k * s[i % hidden] * (d * dd).abs()
+    };
+    let dz_scale: Vec<f32> = (0..rows * hidden).map(|i| (dz_old[i].abs() as f64 + dz_term(i)) as f32).collect();
     let dw_scale: Vec<f32> = (0..hidden * inputs)
-        .map(|i| (dw_old[i].abs() as f64 + k * (w_data[i].abs() as f64) * a[i / inputs]) as f32)
+        .map(|i| (dw_old[i].abs() as f64 + k * (w_data[i].abs() as f64) * c[i / inputs]) as f32)
         .collect();
-    let mut dz_row = p.compare("dz", &dz, &dz_scale, 0.0, tol_sum(inputs) + 2.0 * ACT_EVAL)?;
-    let mut dw_row = p.compare("dw", &dw, &dw_scale, 0.0, tol_sum(rows) + 2.0 * ACT_EVAL)?;
+    // The dz floor carries the factors after a flushed product (k s_j, up to 2 * inputs).
+    let (dz_tol, dw_tol) = (tol_sum(inputs) + eval, tol_sum(rows) + eval);
+    let dz_floor = flush_floor(dz_tol) * (k * inputs as f64).max(1.0);
+    let mut dz_row = p.compare("dz", &dz, &dz_scale, dz_floor, dz_tol)?;
+    let mut dw_row = p.compare("dw", &dw, &dw_scale, flush_floor(dw_tol), dw_tol)?;
     dz_row.kernel = "contractive_backward.dz".into();
     dw_row.kernel = "contractive_backward.dw".into();
     Ok(vec![penalty, dz_row, dw_row])
@@ -314,11 +342,20 @@ pub fn cases() -> Vec<Case> {
 
     let acts = [Activation::Identity, Activation::Sigmoid, Activation::Tanh, Activation::Relu, Activation::LeakyRelu];
     // 300 rows and 600 inputs make the stats pass loop past its 256-wide workgroup.
-    for (rows, hidden, inputs) in [(1, 1, 1), (7, 13, 17), (33, 64, 97), (1, 64, 17), (33, 1, 97), (300, 5, 600)] {
+    for dims @ (rows, hidden, inputs) in [(1, 1, 1), (7, 13, 17), (33, 64, 97), (1, 64, 17), (33, 1, 97), (300, 5, 600)]
+    {
         for act in acts {
             v.push(Case::new("contractive", format!("{rows}x{hidden}x{inputs} {}", act.name()), move |p| {
-                contractive_case(p, act, rows, hidden, inputs)
+                contractive_case(p, act, dims, 4.0, true)
             }));
+        }
+    }
+    // Saturated units: z in [-30, 30], gradients accumulated onto 0 so that the tails are
+    // judged relative to themselves.
+    for dims @ (rows, hidden, inputs) in [(7, 13, 17), (300, 5, 600)] {
+        for act in [Activation::Sigmoid, Activation::Tanh] {
+            let shape = format!("{rows}x{hidden}x{inputs} {} z in [-30,30]", act.name());
+            v.push(Case::new("contractive", shape, move |p| contractive_case(p, act, dims, 30.0, false)));
         }
     }
     v

@@ -95,8 +95,34 @@ fn fill(p: &mut Pair, len: usize) -> Result<Vec<Row>> {
     Ok(vec![p.compare("", &out, &[], 1.0, 0.0)?])
 }
 
+/// The vec4 copy kernel of `autoenc bench` (shader entry `copy`) against the CPU copy:
+/// exact, and the tail past `4 * len4` stays unwritten (NaN on the GPU, 0 on the CPU: a
+/// kernel that wrote past its length would fail the tail row).
+fn copy_vec4(p: &mut Pair, len4: usize) -> Result<Vec<Row>> {
+    let n = 4 * len4;
+    let x = p.input(n, -4.0, 4.0, "x")?;
+    let out = p.output(n + 3, "out")?;
+    p.gpu.copy_vec4(&x.gpu, &out.gpu, len4)?;
+    p.cpu_run(|c| c.copy(&x.cpu, &out.cpu))?;
+    let (g, c) = (p.gpu.download(&out.gpu)?, p.cpu.download(&out.cpu)?);
+    let body = g[..n].iter().zip(&c[..n]).all(|(a, b)| a.to_bits() == b.to_bits());
+    let tail = g[n..].iter().all(|v| v.is_nan());
+    let bad = if body && tail { 0.0 } else { f64::INFINITY };
+    Ok(vec![Row {
+        kernel: "copy".into(),
+        shape: format!("{len4}x4"),
+        max_abs: bad,
+        max_rel: bad,
+        tol: 0.0,
+        pass: body && tail,
+    }])
+}
+
 pub fn cases() -> Vec<Case> {
     let mut v = Vec::new();
+    for len4 in [1usize, 65, 17_501] {
+        v.push(Case::new("copy", format!("{len4}x4"), move |p| copy_vec4(p, len4)));
+    }
     for len in [1usize, 7, 257, 70_001] {
         v.push(unary_case("add", len, |p, n| add_mul(p, n, true)));
         v.push(unary_case("mul", len, |p, n| add_mul(p, n, false)));
