@@ -3,6 +3,7 @@
 
 use super::args::{ModelChoice, TrainArgs};
 use super::backend::OnBackend;
+use super::pictures;
 use autoenc::backend::prelude::*;
 use autoenc::data::datasets::Dataset;
 use autoenc::models::ae::DenseAutoencoder;
@@ -81,8 +82,9 @@ fn train_model<B: Backend, M: Model<B>>(
         backend.describe()
     );
     let mut writer = RunWriter::create(&out, &spec)?;
+    let mut shown_so_far = Vec::new();
     let history = train::train(backend, model, &objective, &data.train_x, &data.test_x, data.dim(), &cfg, &mut |m| {
-        writer.append_metrics(m)
+        pictures::after_epoch(&mut writer, &mut shown_so_far, backend, model, data, m)
     })?;
     writer.save_model(backend, model.params())?;
     let shown = data.n_test().min(10);
@@ -93,7 +95,7 @@ fn train_model<B: Backend, M: Model<B>>(
     writer.save_reconstructions(originals, &corrupted, &recon, !cfg.noise.is_none(), data.height, data.width)?;
     if let Some(last) = history.last() {
         eprintln!(
-            "wrote {} (final test loss {:.6}, squared error per image {:.3})",
+            "wrote {} (final test_recon_loss {:.6}, squared error per image {:.3})",
             out.display(),
             last.test_loss,
             last.test_sse_per_image
