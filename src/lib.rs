@@ -15,6 +15,7 @@ pub mod linalg;
 pub mod models;
 pub mod nn;
 pub mod optim;
+pub mod plots;
 pub mod run;
 pub mod tensor;
 pub mod tools;

@@ -27,7 +27,7 @@ pub const RECONSTRUCTIONS_FILE: &str = "reconstructions.png";
 pub const DENOISING_FILE: &str = "denoising.png";
 
 pub const METRICS_HEADER: &str =
-    "epoch,train_loss,test_loss,test_sse_per_image,seconds,mean_code_activation,test_jacobian_norm,steps_per_sec,dispatches_per_step";
+    "epoch,train_objective,test_recon_loss,test_sse_per_image,seconds,mean_code_activation,test_jacobian_norm,steps_per_sec,dispatches_per_step";
 
 /// The key of the checkpoint metadata entry holding the run's spec.
 pub const CONFIG_META_KEY: &str = "config";

@@ -48,7 +48,7 @@ fn short_training_run_writes_all_outputs() {
     let metrics = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
     let lines: Vec<_> = metrics.lines().collect();
     assert_eq!(lines.len(), 3, "{metrics}");
-    assert!(lines[0].starts_with("epoch,train_loss,test_loss,test_sse_per_image,seconds"));
+    assert!(lines[0].starts_with("epoch,train_objective,test_recon_loss,test_sse_per_image,seconds"));
     let columns = lines[0].split(',').count();
     for row in &lines[1..] {
         assert_eq!(row.split(',').count(), columns, "row does not match the header: {row}");

@@ -80,7 +80,7 @@ pub struct TrainArgs {
     #[arg(long, default_value = "upsample")]
     pub decoder: String,
     /// Stacked: layer widths from the input up, e.g. 784,500,250.
-    #[arg(long, value_delimiter = ',', default_values_t = [784, 256, 64])]
+    #[arg(long, value_delimiter = ',', default_value = "784,256,64")]
     pub layers: Vec<usize>,
     /// Stacked: how each layer is pretrained: ae | denoising | contractive.
     #[arg(long, default_value = "denoising")]

@@ -3,6 +3,7 @@
 mod args;
 mod backend;
 mod pca;
+mod pictures;
 mod runs;
 mod stacked;
 mod tools;
@@ -40,6 +41,8 @@ enum Command {
     Reconstruct(runs::ReconstructArgs),
     /// Decode z = alpha*z1 + (1-alpha)*z2 between the codes of two test images.
     Interpolate(runs::InterpolateArgs),
+    /// Write the test codes of a trained run, with their labels, as .csv or .npy.
+    Encode(runs::EncodeArgs),
     /// The GPU adapter, its limits and features, and the CPU SIMD level.
     Info(tools::InfoArgs),
 }
@@ -63,5 +66,6 @@ pub fn run() -> Result<ExitCode> {
         Command::Pca(a) => pca::pca(a),
         Command::Reconstruct(a) => runs::reconstruct(a),
         Command::Interpolate(a) => runs::interpolate(a),
+        Command::Encode(a) => runs::encode(a),
     }
 }

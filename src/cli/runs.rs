@@ -1,10 +1,12 @@
-//! Commands that use a finished run directory: `reconstruct` and `interpolate`.
+//! Commands that use a finished run directory: `reconstruct`, `interpolate` and `encode`.
 
 use super::backend::{BackendArgs, OnBackend};
 use autoenc::backend::prelude::*;
 use autoenc::backend::Activation;
 use autoenc::data::datasets::{self, Dataset};
+use autoenc::io::codes::codes_table;
 use autoenc::io::images::{encode_png, grid_image, write_grid};
+use autoenc::io::write_atomic;
 use autoenc::models::ae::{DenseAutoencoder, DenseConfig};
 use autoenc::models::conv::{ConvAutoencoder, Decoder};
 use autoenc::models::Model;
@@ -57,6 +59,15 @@ pub struct InterpolateArgs {
     /// Output PNG (default: a new RUN/interpolation-N.png).
     #[arg(long)]
     out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct EncodeArgs {
+    #[command(flatten)]
+    common: RunArgs,
+    /// Output file: .csv (label,z0,z1,...) or .npy (float32, column 0 the label).
+    #[arg(long)]
+    out: PathBuf,
 }
 
 fn activation(name: &str, dir: &Path) -> Result<Activation> {
@@ -205,5 +216,27 @@ fn interpolate_on<B: Backend>(backend: &B, a: &InterpolateArgs) -> Result<ExitCo
         a.from,
         a.to
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn encode(a: EncodeArgs) -> Result<ExitCode> {
+    a.common.device.run(&a)
+}
+
+impl OnBackend for &EncodeArgs {
+    type Output = ExitCode;
+    fn run<B: Backend>(self, backend: &B) -> Result<ExitCode> {
+        encode_on(backend, self)
+    }
+}
+
+fn encode_on<B: Backend>(backend: &B, a: &EncodeArgs) -> Result<ExitCode> {
+    let (run, data) = open(&a.common)?;
+    let model = load_model(backend, &run, &data)?;
+    let codes = train::encode(backend, model.as_ref(), &data.test_x, data.dim())?;
+    let k = codes.len() / data.n_test().max(1);
+    let table = codes_table(&a.out, &codes, &data.test_y, k)?;
+    write_atomic(&a.out, &table)?;
+    println!("wrote {}: {} test codes of {k} values with their labels ({})", a.out.display(), data.n_test(), data.name);
     Ok(ExitCode::SUCCESS)
 }

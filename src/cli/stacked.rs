@@ -3,23 +3,32 @@
 
 use super::args::TrainArgs;
 use super::backend::OnBackend;
+use super::pictures;
 use autoenc::backend::prelude::*;
 use autoenc::data::datasets::Dataset;
 use autoenc::data::noise::Noise;
 use autoenc::models::ae::DenseAutoencoder;
 use autoenc::models::objective::{Objective, Reconstruction};
 use autoenc::models::stacked::{layer_config, Classifier};
+use autoenc::plots::{Panel, Series};
 use autoenc::run::{Architecture, RunWriter};
 use autoenc::train::{self, ClassifierEpoch, EpochMetrics, TrainConfig};
 use autoenc::{Error, Result};
 use std::process::ExitCode;
 
-const HEADER: &str = "phase,layer,epoch,train_loss,test_loss,test_error,seconds\n";
+// train_objective is the phase's objective: the layer's reconstruction loss (plus any
+// contractive penalty) while pretraining, the cross-entropy while classifying.
+const HEADER: &str = "phase,layer,epoch,train_objective,test_recon_loss,test_error,seconds\n";
 
-/// metrics.csv for a stacked run: pretraining rows (per layer) then classifier rows.
+/// metrics.csv and curves.png for a stacked run: pretraining rows (per layer) then
+/// classifier rows.
 struct StackedMetrics<'a> {
     writer: &'a mut RunWriter,
     text: String,
+    /// Per layer: train objective and test reconstruction loss, by epoch.
+    pretrain: Vec<(Series, Series)>,
+    /// The classifier's train objective and test error, by epoch.
+    classifier: (Series, Series),
 }
 
 impl StackedMetrics<'_> {
@@ -28,12 +37,40 @@ impl StackedMetrics<'_> {
             "pretrain,{layer},{},{:.6},{:.6},,{:.3}\n",
             m.epoch, m.train_loss, m.test_loss, m.seconds
         ));
-        self.writer.write_metrics_text(&self.text)
+        while self.pretrain.len() <= layer {
+            let l = self.pretrain.len();
+            self.pretrain.push((
+                Series::new(&format!("layer {l} train_objective")),
+                Series::new(&format!("layer {l} test_recon_loss")),
+            ));
+        }
+        self.pretrain[layer].0.points.push((m.epoch as f64, m.train_loss));
+        self.pretrain[layer].1.points.push((m.epoch as f64, m.test_loss));
+        self.write()
     }
     fn classifier(&mut self, phase: &str, m: &ClassifierEpoch) -> Result<()> {
         self.text
             .push_str(&format!("{phase},,{},{:.6},,{:.5},{:.3}\n", m.epoch, m.train_loss, m.test_error, m.seconds));
-        self.writer.write_metrics_text(&self.text)
+        self.classifier.0.name = format!("{phase} train_objective (cross-entropy)");
+        self.classifier.0.points.push((m.epoch as f64, m.train_loss));
+        self.classifier.1.points.push((m.epoch as f64, m.test_error));
+        self.write()
+    }
+    fn write(&mut self) -> Result<()> {
+        self.writer.write_metrics_text(&self.text)?;
+        let panel = |title: &str, y: &str, series: Vec<Series>| Panel {
+            title: title.into(),
+            x_label: "epoch".into(),
+            y_label: y.into(),
+            series,
+        };
+        let pre = self.pretrain.iter().flat_map(|(a, b)| [a.clone(), b.clone()]).collect();
+        let panels = [
+            panel("greedy pretraining, per layer", "loss", pre),
+            panel("classifier loss", "cross-entropy", vec![self.classifier.0.clone()]),
+            panel("classifier test error", "fraction misclassified", vec![self.classifier.1.clone()]),
+        ];
+        pictures::write_curves(self.writer, &panels)
     }
 }
 
@@ -88,7 +125,13 @@ fn train_stacked<B: Backend>(backend: &B, args: &TrainArgs, data: &Dataset) -> R
     let pre_cfg = TrainConfig { epochs: args.pretrain_epochs, ..args.train_config(&spec.training)? };
     let out = args.out_dir();
     let mut writer = RunWriter::create(&out, &spec)?;
-    let mut metrics = StackedMetrics { writer: &mut writer, text: HEADER.to_string() };
+    let mut metrics = StackedMetrics {
+        writer: &mut writer,
+        text: HEADER.to_string(),
+        pretrain: Vec::new(),
+        classifier: (Series::new("train_objective"), Series::new("test_error")),
+    };
+    let (_, latent_labels) = pictures::latent_sample(data);
 
     // Greedy: each AE learns to reconstruct the codes of the one below.
     let (mut xs, mut ts) = (data.train_x.clone(), data.test_x.clone());
@@ -101,6 +144,10 @@ fn train_stacked<B: Backend>(backend: &B, args: &TrainArgs, data: &Dataset) -> R
         train::train(backend, &ae, &objective, &xs, &ts, widths[layer], &cfg, &mut |m| metrics.pretrain(layer, m))?;
         xs = train::encode(backend, &ae, &xs, widths[layer])?;
         ts = train::encode(backend, &ae, &ts, widths[layer])?;
+        // The latent map shows the codes of the highest layer trained so far.
+        let shown = &ts[..latent_labels.len() * widths[layer + 1]];
+        let title = format!("test codes of layer {layer} ({} values), coloured by class", widths[layer + 1]);
+        pictures::write_latent(metrics.writer, shown, latent_labels, &title)?;
         stack.push(ae);
     }
 

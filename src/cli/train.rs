@@ -3,6 +3,7 @@
 
 use super::args::{ModelChoice, TrainArgs};
 use super::backend::OnBackend;
+use super::pictures;
 use autoenc::backend::prelude::*;
 use autoenc::data::datasets;
 use autoenc::data::datasets::Dataset;
@@ -167,6 +168,7 @@ impl Plan<'_> {
         let cfg = spec.training.train_config(self.check_every, self.progress)?;
         let save_every = self.args.save_every;
         let out = writer.dir().to_path_buf();
+        let mut shown_so_far = Vec::new();
         let result = train::train_from(
             backend,
             model,
@@ -177,7 +179,7 @@ impl Plan<'_> {
             &cfg,
             resume,
             &mut |m, end| {
-                writer.append_metrics(m)?;
+                pictures::after_epoch(&mut writer, &mut shown_so_far, backend, model, data, m)?;
                 if end.epoch % save_every == 0 || end.epoch == cfg.epochs {
                     writer.save_model(backend, model.params())?;
                     checkpoint_state::save(&mut writer, backend, model.params(), end.epoch, end.optimizer)?;
@@ -196,7 +198,7 @@ impl Plan<'_> {
         writer.checkpoint()?;
         if let Some(last) = history.last() {
             eprintln!(
-                "wrote {} (final test loss {:.6}, squared error per image {:.3})",
+                "wrote {} (final test_recon_loss {:.6}, squared error per image {:.3})",
                 out.display(),
                 last.test_loss,
                 last.test_sse_per_image

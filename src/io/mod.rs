@@ -2,6 +2,7 @@
 //! ([`images`]), and the atomic write they (and config.json, metrics.csv) go through.
 
 pub mod checkpoint;
+pub mod codes;
 pub mod images;
 
 pub use checkpoint::{write_atomic, Checkpoint, TensorData};

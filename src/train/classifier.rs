@@ -86,7 +86,7 @@ impl<B: Backend> Task<B> for ClassifierTask<'_, B> {
 
     fn epoch_line(&self, m: &ClassifierEpoch) -> Option<String> {
         Some(format!(
-            "{} epoch {:>3}  train_loss {:.5}  test_error {:.2}%  {:.1}s",
+            "{} epoch {:>3}  train_objective {:.5}  test_error {:.2}%  {:.1}s",
             self.phase,
             m.epoch,
             m.train_loss,

@@ -3,7 +3,7 @@
 
 use super::config::TrainConfig;
 use super::reconstruction::EpochMetrics;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use std::io::IsTerminal;
 
 /// A bar over one epoch's steps, or None when `cfg.progress` is off or stderr is no terminal.
@@ -12,8 +12,13 @@ pub fn progress_bar(cfg: &TrainConfig, steps: usize) -> Option<ProgressBar> {
         return None;
     }
     let bar = ProgressBar::new(steps as u64);
-    let style = ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} steps ({per_sec}, eta {eta})")
-        .map(|s| s.progress_chars("=> "))
+    let style = ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} steps ({per_sec_rounded}, eta {eta})")
+        // indicatif's own {per_sec} prints four decimals ("128.2127/s").
+        .map(|s| {
+            s.progress_chars("=> ").with_key("per_sec_rounded", |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.1} steps/s", state.per_sec());
+            })
+        })
         .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
     Some(bar)
@@ -27,10 +32,13 @@ pub fn print_line(bar: Option<&ProgressBar>, line: &str) {
     }
 }
 
-/// The line printed after each reconstruction epoch.
+/// The line printed after each reconstruction epoch. `train_objective` is what the
+/// optimizer minimised (the reconstruction loss on the possibly corrupted inputs plus any
+/// sparsity or contractive penalty); `test_recon_loss` is the reconstruction loss alone
+/// on the clean test images.
 pub fn epoch_line(m: &EpochMetrics) -> String {
     let mut s = format!(
-        "epoch {:>3}  train_loss {:.6}  test_loss {:.6}  test_sse/img {:.3}  {:.1}s  {:.1} steps/s",
+        "epoch {:>3}  train_objective {:.6}  test_recon_loss {:.6}  test_sse/img {:.3}  {:.1}s  {:.1} steps/s",
         m.epoch, m.train_loss, m.test_loss, m.test_sse_per_image, m.seconds, m.steps_per_sec
     );
     if let Some(d) = m.dispatches_per_step {

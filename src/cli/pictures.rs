@@ -1,0 +1,67 @@
+//! The pictures every run writes beside metrics.csv, refreshed after each epoch:
+//! `curves.png` (the metrics so far) and `latent.png` (the test codes in 2-D).
+
+use autoenc::backend::prelude::*;
+use autoenc::data::datasets::Dataset;
+use autoenc::models::Model;
+use autoenc::plots::{curves_png, latent_png, reconstruction_panels, Panel};
+use autoenc::run::RunWriter;
+use autoenc::train::{self, EpochMetrics};
+use autoenc::Result;
+
+pub const CURVES_FILE: &str = "curves.png";
+pub const LATENT_FILE: &str = "latent.png";
+
+/// At most this many test codes are drawn: enough to see the classes, quick every epoch.
+pub const LATENT_POINTS: usize = 2000;
+
+/// The first test images (at most [`LATENT_POINTS`]) and their labels.
+pub fn latent_sample(data: &Dataset) -> (&[f32], &[u8]) {
+    let n = data.n_test().min(LATENT_POINTS);
+    (&data.test_x[..n * data.dim()], &data.test_y[..n])
+}
+
+/// Writes curves.png from `panels`.
+pub fn write_curves(writer: &mut RunWriter, panels: &[Panel]) -> Result<()> {
+    let png = curves_png(panels)?;
+    writer.put_file(CURVES_FILE, &png)
+}
+
+/// Writes latent.png from codes already computed (`k` values per code).
+pub fn write_latent(writer: &mut RunWriter, codes: &[f32], labels: &[u8], title: &str) -> Result<()> {
+    let n = labels.len();
+    if n == 0 {
+        return Ok(());
+    }
+    let png = latent_png(codes, labels, n, codes.len() / n, title)?;
+    writer.put_file(LATENT_FILE, &png)
+}
+
+/// Encodes the latent sample with `model` and writes latent.png.
+pub fn write_model_latent<B: Backend, M: Model<B> + ?Sized>(
+    writer: &mut RunWriter,
+    backend: &B,
+    model: &M,
+    data: &Dataset,
+    title: &str,
+) -> Result<()> {
+    let (x, labels) = latent_sample(data);
+    let codes = train::encode(backend, model, x, data.dim())?;
+    write_latent(writer, &codes, labels, title)
+}
+
+/// What an autoencoder run writes after each epoch: the metrics row, curves.png, latent.png.
+pub fn after_epoch<B: Backend, M: Model<B> + ?Sized>(
+    writer: &mut RunWriter,
+    history: &mut Vec<EpochMetrics>,
+    backend: &B,
+    model: &M,
+    data: &Dataset,
+    m: &EpochMetrics,
+) -> Result<()> {
+    writer.append_metrics(m)?;
+    history.push(m.clone());
+    write_curves(writer, &reconstruction_panels(history))?;
+    let title = format!("test codes after epoch {}, coloured by class", m.epoch);
+    write_model_latent(writer, backend, model, data, &title)
+}

@@ -1,0 +1,34 @@
+//! The panels of an autoencoder run's `curves.png`, from its metrics rows: the losses, and
+//! the extra metrics the model has (mean code activation, the encoder's Jacobian norm).
+
+use super::{Panel, Series};
+use crate::train::EpochMetrics;
+
+/// The losses, then one panel per code statistic the run measured.
+pub fn reconstruction_panels(history: &[EpochMetrics]) -> Vec<Panel> {
+    let line = |name: &str, f: &dyn Fn(&EpochMetrics) -> Option<f64>| Series {
+        name: name.into(),
+        points: history.iter().filter_map(|m| f(m).map(|v| (m.epoch as f64, v))).collect(),
+    };
+    let losses = Panel {
+        title: "loss per epoch".into(),
+        x_label: "epoch".into(),
+        y_label: "loss".into(),
+        series: vec![
+            line("train_objective (incl. penalty)", &|m| Some(m.train_loss)),
+            line("test_recon_loss", &|m| Some(m.test_loss)),
+        ],
+    };
+    // Each statistic has its own scale, so its own panel (an absent one is not drawn).
+    let single = |title: &str, name: &str, f: &dyn Fn(&EpochMetrics) -> Option<f64>| Panel {
+        title: title.into(),
+        x_label: "epoch".into(),
+        y_label: name.into(),
+        series: vec![line(name, f)],
+    };
+    vec![
+        losses,
+        single("code activation (sparsity) on the test set", "mean code activation", &|m| Some(m.mean_code)),
+        single("contraction on the test set", "encoder Jacobian norm", &|m| m.jacobian_norm),
+    ]
+}
