@@ -12,6 +12,10 @@ use crate::optim::OptimizerKind;
 /// A mean loss this many times the best seen so far is divergence, not noise.
 pub const EXPLOSION_FACTOR: f64 = 1e3;
 
+/// Losses below this count as this much when measuring an explosion (a loss of 1e-9
+/// rising to 1e-6 is not divergence).
+const LOSS_FLOOR: f64 = 1e-6;
+
 #[derive(Debug, Default)]
 pub struct DivergenceGuard {
     best: Option<f64>,
@@ -31,7 +35,7 @@ impl DivergenceGuard {
         step: usize,
         cfg: &TrainConfig,
     ) -> Result<()> {
-        let exploded = self.best.is_some_and(|b| mean > EXPLOSION_FACTOR * b.max(f64::MIN_POSITIVE));
+        let exploded = self.best.is_some_and(|b| mean > EXPLOSION_FACTOR * b.max(LOSS_FLOOR));
         if !mean.is_finite() || exploded {
             let what = match self.best {
                 Some(b) if mean.is_finite() => {
