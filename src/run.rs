@@ -71,9 +71,15 @@ impl RunWriter {
     }
 
     /// Publishes every file put so far, atomically: the directory goes from the previous
-    /// checkpoint to this one in one step.
+    /// checkpoint to this one in one step. A new run written over a finished one publishes
+    /// only at [`finish`](Self::finish): until then the old run stays whole.
     pub fn checkpoint(&mut self) -> Result<()> {
         self.staging.publish()
+    }
+
+    /// The last checkpoint: publishes the complete run in every case.
+    pub fn finish(&mut self) -> Result<()> {
+        self.staging.publish_final()
     }
 
     /// A file name in the run not yet used: `stem-1.ext`, `stem-2.ext`, ...
