@@ -87,3 +87,49 @@ fn likely_cause(cfg: &TrainConfig) -> String {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::noise::Noise;
+
+    fn cfg(optimizer: OptimizerKind) -> TrainConfig {
+        TrainConfig {
+            epochs: 3,
+            batch_size: 8,
+            lr: 0.5,
+            lr_decay: 1.0,
+            optimizer,
+            weight_decay: 0.0,
+            seed: 0,
+            noise: Noise::None,
+            check_every: 1,
+            progress: false,
+        }
+    }
+
+    #[test]
+    fn an_exploding_loss_names_epoch_step_and_cause() {
+        let c = cfg(OptimizerKind::Sgd { momentum: 0.99 });
+        let mut g = DivergenceGuard::new();
+        g.check_loss("loss", 0.7, 1, 1, &c).unwrap();
+        g.check_loss("loss", 0.2, 1, 2, &c).unwrap();
+        g.check_loss("loss", 150.0, 1, 3, &c).unwrap(); // 750 x the best: still allowed
+        let e = g.check_loss("loss", 201.0, 2, 5, &c).unwrap_err().to_string();
+        assert!(
+            e.contains("epoch 2") && e.contains("step 5") && e.contains("--lr 0.5") && e.contains("--momentum 0.99"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_non_finite_loss_stops_at_once_and_tiny_losses_do_not_trip() {
+        let c = cfg(OptimizerKind::Adam { beta1: 0.9, beta2: 0.999, eps: 1e-8 });
+        let mut g = DivergenceGuard::new();
+        assert!(g.check_loss("loss", f64::NAN, 1, 1, &c).unwrap_err().to_string().contains("NaN"));
+        let mut g = DivergenceGuard::new();
+        g.check_loss("loss", 1e-12, 1, 1, &c).unwrap();
+        g.check_loss("loss", 1e-4, 1, 2, &c).unwrap(); // under the floor: noise, not divergence
+        assert!(g.check_loss("loss", f64::INFINITY, 1, 3, &c).is_err());
+    }
+}
