@@ -14,7 +14,7 @@ pub use spec::{Architecture, RunSpec, TrainingSpec};
 
 use crate::backend::Backend;
 use crate::error::{Error, Result};
-use crate::io::checkpoint::{self, Checkpoint};
+use crate::io::checkpoint::Checkpoint;
 use crate::io::images::{encode_png, grid_image};
 use crate::nn::Params;
 use crate::train::EpochMetrics;
@@ -71,9 +71,15 @@ impl RunWriter {
     }
 
     /// Publishes every file put so far, atomically: the directory goes from the previous
-    /// checkpoint to this one in one step.
+    /// checkpoint to this one in one step. A new run written over a finished one publishes
+    /// only at [`finish`](Self::finish): until then the old run stays whole.
     pub fn checkpoint(&mut self) -> Result<()> {
         self.staging.publish()
+    }
+
+    /// The last checkpoint: publishes the complete run in every case.
+    pub fn finish(&mut self) -> Result<()> {
+        self.staging.publish_final()
     }
 
     /// A file name in the run not yet used: `stem-1.ext`, `stem-2.ext`, ...
@@ -165,9 +171,20 @@ impl SavedRun {
     pub fn open(dir: &Path) -> Result<Self> {
         let config_path = dir.join(CONFIG_FILE);
         let text = std::fs::read_to_string(&config_path).map_err(|e| Error::io(&config_path, e))?;
-        let spec = RunSpec::from_json(&text, &config_path.display().to_string())?;
         let model_path = dir.join(MODEL_FILE);
-        let checkpoint = checkpoint::load(&model_path)?;
+        let size = std::fs::metadata(&model_path).map_err(|e| Error::io(&model_path, e))?.len();
+        crate::limits::check(&format!("reading {}", model_path.display()), Some(size as u128))?;
+        let bytes = std::fs::read(&model_path).map_err(|e| Error::io(&model_path, e))?;
+        Self::from_parts(dir, &text, &bytes)
+    }
+
+    /// [`open`](Self::open) on the contents of config.json and model.safetensors of `dir`
+    /// (which only names the files in errors).
+    pub fn from_parts(dir: &Path, config_text: &str, model_bytes: &[u8]) -> Result<Self> {
+        let config_path = dir.join(CONFIG_FILE);
+        let spec = RunSpec::from_json(config_text, &config_path.display().to_string())?;
+        let model_path = dir.join(MODEL_FILE);
+        let checkpoint = Checkpoint::from_bytes(model_bytes, &model_path)?;
         if let Some(meta) = checkpoint.meta(CONFIG_META_KEY) {
             let source = format!("{} (metadata '{CONFIG_META_KEY}')", model_path.display());
             let saved = RunSpec::from_json(meta, &source)?;

@@ -69,3 +69,23 @@ pub fn run() -> Result<ExitCode> {
         Command::Encode(a) => runs::encode(a),
     }
 }
+
+/// Parses an `autoenc train` command line and runs every check made before data is
+/// loaded (flag ranges, noise, objective, layer sizes against the memory budget), without
+/// touching any file. The fuzz target `train_flags` drives it.
+#[allow(dead_code)]
+pub fn check_train_flags(argv: &[String]) -> Result<()> {
+    let cli = Cli::try_parse_from(argv).map_err(|e| autoenc::Error::Config(e.to_string()))?;
+    let Some(Command::Train(a)) = cli.command else { return Ok(()) };
+    if let Some(bytes) = cli.max_memory {
+        autoenc::limits::set_max_memory(bytes);
+    }
+    validate::train_flags(&a)?;
+    a.objective()?;
+    a.noise()?;
+    if a.model == args::ModelChoice::Stacked {
+        validate::dense_memory("--layers", &a.layers, a.batch_size)
+    } else {
+        a.dense_config(784).map(|_| ())
+    }
+}

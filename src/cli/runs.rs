@@ -140,7 +140,7 @@ fn write_picture(
     let mut writer = RunWriter::amend(run)?;
     let name = writer.unused_name(stem, "png");
     writer.put_file(&name, &encode_png(&grid_image(rows, n, data.height, data.width, 2)?)?)?;
-    writer.checkpoint()?;
+    writer.finish()?;
     Ok(run.join(name))
 }
 

@@ -173,7 +173,7 @@ fn train_stacked<B: Backend>(backend: &B, args: &TrainArgs, data: &Dataset) -> R
     let history =
         train::train_classifier(backend, &clf, train, test, phase, &fine_cfg, &mut |m| metrics.classifier(phase, m))?;
     writer.save_model(backend, &clf.params)?;
-    writer.checkpoint()?;
+    writer.finish()?;
     if let Some(last) = history.last() {
         eprintln!(
             "wrote {}: test error {:.2}% (accuracy {:.2}%) after {} {phase} epochs",

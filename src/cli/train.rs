@@ -195,7 +195,7 @@ impl Plan<'_> {
         cfg.noise.apply(&mut corrupted, &mut rand::rngs::StdRng::seed_from_u64(spec.training.seed));
         let recon = train::reconstruct(backend, model, &corrupted, data.dim())?;
         writer.save_reconstructions(originals, &corrupted, &recon, !cfg.noise.is_none(), data.height, data.width)?;
-        writer.checkpoint()?;
+        writer.finish()?;
         if let Some(last) = history.last() {
             eprintln!(
                 "wrote {} (final test_recon_loss {:.6}, squared error per image {:.3})",
@@ -213,7 +213,7 @@ fn kept_checkpoint(e: autoenc::Error, out: &std::path::Path) -> autoenc::Error {
     match e {
         autoenc::Error::NonFinite(msg) => {
             let kept = if out.join(MODEL_FILE).is_file() {
-                format!("{} keeps its last good checkpoint", out.display())
+                format!("{} keeps its last good checkpoint (or the run it held before)", out.display())
             } else {
                 format!("nothing was written to {}", out.display())
             };

@@ -11,6 +11,10 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 pub struct Staging {
+    /// `live` held a finished run when this writer began: it is replaced only by
+    /// [`publish_final`](Self::publish_final), so a new run that fails or is killed
+    /// leaves the old one whole.
+    pub replaces_run: bool,
     live: PathBuf,
     staging: PathBuf,
     /// Held for the writer's lifetime: the flock is released when the file closes.
@@ -20,7 +24,7 @@ pub struct Staging {
 impl Staging {
     /// Locks `live` and starts an empty staging directory (a new run).
     pub fn begin(live: &Path) -> Result<Self> {
-        let s = Self::lock(live)?;
+        let mut s = Self::lock(live)?;
         if live.exists() && !live.is_dir() {
             return Err(Error::Config(format!("{} exists and is not a directory", live.display())));
         }
@@ -31,6 +35,7 @@ impl Staging {
                 super::CONFIG_FILE
             )));
         }
+        s.replaces_run = live.join(super::CONFIG_FILE).is_file();
         std::fs::create_dir(&s.staging).map_err(|e| Error::io(&s.staging, e))?;
         Ok(s)
     }
@@ -75,7 +80,7 @@ impl Staging {
         }
         remove_leftovers(&parent, &name, live);
         let staging = parent.join(format!(".{name}.staging-{}", std::process::id()));
-        Ok(Staging { live: live.to_path_buf(), staging, _lock: lock })
+        Ok(Staging { replaces_run: false, live: live.to_path_buf(), staging, _lock: lock })
     }
 
     /// Writes one file into the staged state.
@@ -83,9 +88,18 @@ impl Staging {
         write_atomic(&self.staging.join(name), bytes)
     }
 
+    /// A checkpoint: publishes the staged state, unless this writer replaces a finished
+    /// run (then the old run stays until [`publish_final`](Self::publish_final)).
+    pub fn publish(&self) -> Result<()> {
+        if self.replaces_run {
+            return Ok(());
+        }
+        self.publish_final()
+    }
+
     /// Makes the staged state the live run in one atomic swap, then stages a fresh copy
     /// of it for the next checkpoint.
-    pub fn publish(&self) -> Result<()> {
+    pub fn publish_final(&self) -> Result<()> {
         sync_dir(&self.staging);
         let old = self.staging.with_file_name(format!(
             "{}.old",

@@ -108,7 +108,8 @@ pub fn fit_from<B: Backend, T: Task<B>>(
         let dispatches_before = backend.dispatch_count();
         let order = shuffled_indices(n, cfg.seed, epoch as u64);
         // The loss is summed on the device and read back every `check_every` steps.
-        let acc = backend.zeros(1, "epoch loss sum")?;
+        // Zeroed after each read-back: a window's sum keeps its precision even after a huge one.
+        let mut acc = backend.zeros(1, "loss window sum")?;
         let (mut loss_sum, mut weight_sum, mut pending, mut checked_weight) = (0.0f64, 0usize, 0usize, 0usize);
         if let Some(b) = &bar {
             b.reset();
@@ -126,11 +127,20 @@ pub fn fit_from<B: Backend, T: Task<B>>(
             backend.flush()?;
             weight_sum += rows;
             pending += 1;
-            if pending == cfg.check_every || step + 1 == steps_per_epoch {
-                let v = backend.download(&acc)?[0] as f64;
-                let window_mean = (v - loss_sum) / (weight_sum - checked_weight) as f64;
-                guard.check_loss(task.loss_name(), window_mean, epoch, step + 1, cfg)?;
-                loss_sum = v;
+            // The run's first step is read alone: its loss (before any update) is the
+            // baseline an exploding loss is measured against.
+            let baseline = epoch == first_epoch && step == 0;
+            if baseline || pending == cfg.check_every || step + 1 == steps_per_epoch {
+                let window = backend.download(&acc)?[0] as f64;
+                acc = backend.zeros(1, "loss window sum")?;
+                guard.check_loss(
+                    task.loss_name(),
+                    window / (weight_sum - checked_weight) as f64,
+                    epoch,
+                    step + 1,
+                    cfg,
+                )?;
+                loss_sum += window;
                 checked_weight = weight_sum;
                 pending = 0;
                 if let Some(b) = &bar {

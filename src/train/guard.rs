@@ -12,6 +12,10 @@ use crate::optim::OptimizerKind;
 /// A mean loss this many times the best seen so far is divergence, not noise.
 pub const EXPLOSION_FACTOR: f64 = 1e3;
 
+/// Losses below this count as this much when measuring an explosion (a loss of 1e-9
+/// rising to 1e-6 is not divergence).
+const LOSS_FLOOR: f64 = 1e-6;
+
 #[derive(Debug, Default)]
 pub struct DivergenceGuard {
     best: Option<f64>,
@@ -31,7 +35,7 @@ impl DivergenceGuard {
         step: usize,
         cfg: &TrainConfig,
     ) -> Result<()> {
-        let exploded = self.best.is_some_and(|b| mean > EXPLOSION_FACTOR * b.max(f64::MIN_POSITIVE));
+        let exploded = self.best.is_some_and(|b| mean > EXPLOSION_FACTOR * b.max(LOSS_FLOOR));
         if !mean.is_finite() || exploded {
             let what = match self.best {
                 Some(b) if mean.is_finite() => {
@@ -81,5 +85,51 @@ fn likely_cause(cfg: &TrainConfig) -> String {
         OptimizerKind::Adam { .. } => {
             format!("likely cause: the learning rate is too large (--lr {}); try a smaller --lr", cfg.lr)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::noise::Noise;
+
+    fn cfg(optimizer: OptimizerKind) -> TrainConfig {
+        TrainConfig {
+            epochs: 3,
+            batch_size: 8,
+            lr: 0.5,
+            lr_decay: 1.0,
+            optimizer,
+            weight_decay: 0.0,
+            seed: 0,
+            noise: Noise::None,
+            check_every: 1,
+            progress: false,
+        }
+    }
+
+    #[test]
+    fn an_exploding_loss_names_epoch_step_and_cause() {
+        let c = cfg(OptimizerKind::Sgd { momentum: 0.99 });
+        let mut g = DivergenceGuard::new();
+        g.check_loss("loss", 0.7, 1, 1, &c).unwrap();
+        g.check_loss("loss", 0.2, 1, 2, &c).unwrap();
+        g.check_loss("loss", 150.0, 1, 3, &c).unwrap(); // 750 x the best: still allowed
+        let e = g.check_loss("loss", 201.0, 2, 5, &c).unwrap_err().to_string();
+        assert!(
+            e.contains("epoch 2") && e.contains("step 5") && e.contains("--lr 0.5") && e.contains("--momentum 0.99"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_non_finite_loss_stops_at_once_and_tiny_losses_do_not_trip() {
+        let c = cfg(OptimizerKind::Adam { beta1: 0.9, beta2: 0.999, eps: 1e-8 });
+        let mut g = DivergenceGuard::new();
+        assert!(g.check_loss("loss", f64::NAN, 1, 1, &c).unwrap_err().to_string().contains("NaN"));
+        let mut g = DivergenceGuard::new();
+        g.check_loss("loss", 1e-12, 1, 1, &c).unwrap();
+        g.check_loss("loss", 1e-4, 1, 2, &c).unwrap(); // under the floor: noise, not divergence
+        assert!(g.check_loss("loss", f64::INFINITY, 1, 3, &c).is_err());
     }
 }
