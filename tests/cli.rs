@@ -218,3 +218,18 @@ fn unknown_model_flag_value_is_rejected() {
     let out = autoenc(&["train", "--loss", "hinge", "--epochs", "1", "--limit-train", "8", "--limit-test", "8"]);
     assert_clean_error(&out, "unknown loss");
 }
+
+#[test]
+fn info_lists_every_simd_level() {
+    let out = autoenc(&["info"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    for level in autoenc_kernels::simd::ALL_LEVELS {
+        let line = format!("cpu simd {:<9} ", level.name());
+        assert!(
+            stdout.lines().any(|l| l.starts_with(&line) && l.contains("exercised")),
+            "no line for {}: {stdout}",
+            level.name()
+        );
+    }
+}

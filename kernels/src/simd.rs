@@ -29,6 +29,91 @@ impl SimdLevel {
     }
 }
 
+/// Every level the kernels know, in order.
+pub const ALL_LEVELS: [SimdLevel; 4] = [SimdLevel::Scalar, SimdLevel::Neon, SimdLevel::Avx2Fma, SimdLevel::Avx512];
+
+impl SimdLevel {
+    /// The level named `s` (`scalar`, `neon`, `avx2` / `avx2+fma`, `avx512` / `avx512f`).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "scalar" => Some(Self::Scalar),
+            "neon" => Some(Self::Neon),
+            "avx2" | "avx2+fma" | "avx2fma" => Some(Self::Avx2Fma),
+            "avx512" | "avx512f" => Some(Self::Avx512),
+            _ => None,
+        }
+    }
+
+    /// What this level runs that differs from the scalar specification, where that is
+    /// not every kernel: on aarch64 only matmul has NEON code (the portable packed
+    /// kernel); the elementwise, loss, contractive, optimizer and covariance kernels run
+    /// their scalar code at this level, so testing it compares scalar with scalar there.
+    pub fn note(self) -> &'static str {
+        match self {
+            Self::Neon => " (own code in matmul only; the other families run scalar code at this level)",
+            _ => "",
+        }
+    }
+}
+
+/// Why this machine cannot run `level`, or `None` where it can.
+pub fn unavailable_reason(level: SimdLevel) -> Option<String> {
+    if available_levels().contains(&level) {
+        return None;
+    }
+    let arch = std::env::consts::ARCH;
+    Some(match level {
+        SimdLevel::Neon if arch != "aarch64" => {
+            format!("an aarch64 level, this is {arch} (matmul's portable NEON-level path is plain Rust and is tested here anyway)")
+        }
+        SimdLevel::Avx2Fma | SimdLevel::Avx512 if arch != "x86_64" => format!("an x86_64 level, this is {arch}"),
+        SimdLevel::Avx2Fma => "this CPU lacks avx2 or fma".into(),
+        SimdLevel::Avx512 => "this CPU lacks avx512f".into(),
+        _ => "this CPU lacks it".into(),
+    })
+}
+
+/// One line per level: whether the kernels' tests on this machine run it (every
+/// available level is compared with the scalar specification) or why not. Printed at
+/// the end of the kernel tests and by `autoenc info`.
+pub fn coverage_lines() -> Vec<String> {
+    ALL_LEVELS
+        .iter()
+        .map(|&l| match unavailable_reason(l) {
+            None => format!("simd {:<9} exercised{}", l.name(), l.note()),
+            Some(why) => format!("simd {:<9} NOT exercised: {why}", l.name()),
+        })
+        .collect()
+}
+
+/// The levels env `AUTOENC_REQUIRE_SIMD` (comma-separated, e.g. `avx2,avx512`) demands;
+/// an unknown name is an error naming it.
+pub fn required_levels() -> Result<Vec<SimdLevel>, String> {
+    let Ok(v) = std::env::var("AUTOENC_REQUIRE_SIMD") else { return Ok(Vec::new()) };
+    v.split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| {
+            SimdLevel::parse(s).ok_or_else(|| {
+                format!("AUTOENC_REQUIRE_SIMD: unknown level '{}' (scalar, neon, avx2, avx512)", s.trim())
+            })
+        })
+        .collect()
+}
+
+/// `Err` naming each level `AUTOENC_REQUIRE_SIMD` demands that this machine cannot run
+/// (tests that would have compared it with scalar would silently skip it).
+pub fn check_required_levels() -> Result<(), String> {
+    let missing: Vec<String> = required_levels()?
+        .into_iter()
+        .filter_map(|l| unavailable_reason(l).map(|why| format!("{} ({why})", l.name())))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("AUTOENC_REQUIRE_SIMD demands levels this machine cannot run: {}", missing.join(", ")))
+    }
+}
+
 /// Every level this CPU can run, scalar first (for tests that compare each to scalar).
 pub fn available_levels() -> Vec<SimdLevel> {
     let mut levels = vec![SimdLevel::Scalar];
@@ -75,4 +160,32 @@ pub fn threads() -> usize {
             .filter(|&n| n > 0)
             .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn level_names_parse_back() {
+        for l in ALL_LEVELS {
+            assert_eq!(SimdLevel::parse(l.name()), Some(l));
+        }
+        assert_eq!(SimdLevel::parse(" AVX2 "), Some(SimdLevel::Avx2Fma));
+        assert_eq!(SimdLevel::parse("avx512"), Some(SimdLevel::Avx512));
+        assert_eq!(SimdLevel::parse("sse9"), None);
+    }
+
+    #[test]
+    fn one_coverage_line_per_level_with_a_reason_when_missing() {
+        let lines = coverage_lines();
+        assert_eq!(lines.len(), ALL_LEVELS.len());
+        for (l, line) in ALL_LEVELS.iter().zip(&lines) {
+            assert!(line.contains(l.name()), "{line}");
+            let available = available_levels().contains(l);
+            assert_eq!(line.contains("NOT exercised"), !available, "{line}");
+            assert_eq!(unavailable_reason(*l).is_none(), available);
+        }
+        assert!(unavailable_reason(SimdLevel::Scalar).is_none(), "scalar runs everywhere");
+    }
 }

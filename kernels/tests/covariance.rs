@@ -9,7 +9,11 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 /// Every level this CPU runs. Neon's path is plain Rust, so it runs (and is tested) anywhere.
+/// Panics when `AUTOENC_REQUIRE_SIMD` names a level this machine lacks.
 fn levels() -> Vec<SimdLevel> {
+    if let Err(e) = autoenc_kernels::simd::check_required_levels() {
+        panic!("{e}");
+    }
     let mut levels = available_levels();
     if !levels.contains(&SimdLevel::Neon) {
         levels.push(SimdLevel::Neon);

@@ -15,7 +15,11 @@ const REL_TOL: f64 = 1e-5;
 const GUARD: usize = 5;
 
 /// Every level this CPU runs. Neon's packed path is plain Rust, so it runs (and is tested) anywhere.
+/// Panics when `AUTOENC_REQUIRE_SIMD` names a level this machine lacks.
 fn levels() -> Vec<SimdLevel> {
+    if let Err(e) = autoenc_kernels::simd::check_required_levels() {
+        panic!("{e}");
+    }
     let mut levels = available_levels();
     if !levels.contains(&SimdLevel::Neon) {
         levels.push(SimdLevel::Neon);

@@ -104,6 +104,9 @@ pub fn info(a: InfoArgs) -> Result<ExitCode> {
         "cpu simd levels available: {:?}",
         autoenc_kernels::simd::available_levels().iter().map(|l| l.name()).collect::<Vec<_>>()
     );
+    for line in autoenc_kernels::simd::coverage_lines() {
+        println!("cpu {line}");
+    }
     match open_gpu(a.adapter.as_deref()) {
         Ok(gpu) => println!("{}", gpu.info()),
         Err(e) => println!("gpu: none ({e})"),

@@ -21,7 +21,12 @@ pub fn rand_vec(rng: &mut StdRng, n: usize, lo: f32, hi: f32) -> Vec<f32> {
 }
 
 /// Every SIMD level this CPU runs except scalar (each is compared against scalar).
+/// Panics when env `AUTOENC_REQUIRE_SIMD` names a level this machine lacks, so a test
+/// that would skip it fails instead (kernels/tests/zz_simd_levels.rs reports the levels).
 pub fn simd_levels() -> Vec<SimdLevel> {
+    if let Err(e) = autoenc_kernels::simd::check_required_levels() {
+        panic!("{e}");
+    }
     available_levels().into_iter().filter(|&l| l != SimdLevel::Scalar).collect()
 }
 
