@@ -113,3 +113,15 @@ fn help_shows_comma_separated_defaults() {
     let help = String::from_utf8(autoenc(&["train", "--help"]).stdout).unwrap();
     assert!(help.contains("[default: 784,256,64]"), "{help}");
 }
+
+#[test]
+fn gpu_commands_without_a_runtime_dir_print_no_mesa_warning() {
+    let out = Command::new(env!("CARGO_BIN_EXE_autoenc"))
+        .arg("info")
+        .env_remove("XDG_RUNTIME_DIR")
+        .env("LP_NUM_THREADS", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("XDG_RUNTIME_DIR"), "{stderr}");
+}

@@ -5,6 +5,7 @@ mod backend;
 mod pca;
 mod pictures;
 mod runs;
+mod runtime_dir;
 mod stacked;
 mod tools;
 mod train;
@@ -45,6 +46,7 @@ enum Command {
 
 /// Parses the command line and runs it. `autoenc` alone trains the default model.
 pub fn run() -> Result<ExitCode> {
+    runtime_dir::ensure_runtime_dir();
     let mut cli = Cli::parse();
     if cli.command.is_none() {
         cli = Cli::parse_from(["autoenc", "train"]);
