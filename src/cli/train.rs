@@ -13,7 +13,6 @@ use autoenc::models::Model;
 use autoenc::run::{Architecture, RunWriter};
 use autoenc::train;
 use autoenc::Result;
-use rand::SeedableRng;
 use std::process::ExitCode;
 
 pub fn run(args: TrainArgs) -> Result<ExitCode> {
@@ -82,17 +81,13 @@ fn train_model<B: Backend, M: Model<B>>(
         backend.describe()
     );
     let mut writer = RunWriter::create(&out, &spec)?;
-    let mut shown_so_far = Vec::new();
+    // The same test images (corrupted once, with the run's seed) are shown after every epoch.
+    let shown = pictures::Shown::new(data, &cfg.noise, args.seed);
+    let mut so_far = Vec::new();
     let history = train::train(backend, model, &objective, &data.train_x, &data.test_x, data.dim(), &cfg, &mut |m| {
-        pictures::after_epoch(&mut writer, &mut shown_so_far, backend, model, data, m)
+        pictures::after_epoch(&mut writer, &mut so_far, backend, model, data, &shown, m)
     })?;
     writer.save_model(backend, model.params())?;
-    let shown = data.n_test().min(10);
-    let originals = &data.test_x[..shown * data.dim()];
-    let mut corrupted = originals.to_vec();
-    cfg.noise.apply(&mut corrupted, &mut rand::rngs::StdRng::seed_from_u64(args.seed));
-    let recon = train::reconstruct(backend, model, &corrupted, data.dim())?;
-    writer.save_reconstructions(originals, &corrupted, &recon, !cfg.noise.is_none(), data.height, data.width)?;
     if let Some(last) = history.last() {
         eprintln!(
             "wrote {} (final test_recon_loss {:.6}, squared error per image {:.3})",
