@@ -9,6 +9,7 @@ mod runtime_dir;
 mod serve;
 mod stacked;
 mod tools;
+mod trace;
 mod train;
 
 use autoenc::Result;
@@ -41,6 +42,9 @@ enum Command {
     Interpolate(runs::InterpolateArgs),
     /// Write the test codes of a trained run, with their labels, as .csv or .npy.
     Encode(runs::EncodeArgs),
+    /// One small batch through the tape: every node in order, then the reverse walk with
+    /// gradient shapes and norms (--dot FILE for Graphviz).
+    Trace(Box<trace::TraceArgs>),
     /// A local web page: pick a model and dataset, train, watch curves, reconstructions,
     /// the latent map and an interpolation slider (http://127.0.0.1:8080/ by default).
     Serve(serve::ServeArgs),
@@ -77,5 +81,6 @@ pub fn run() -> Result<ExitCode> {
         Command::Interpolate(a) => runs::interpolate(a),
         Command::Encode(a) => runs::encode(a),
         Command::Serve(a) => serve::serve(a),
+        Command::Trace(a) => trace::trace(*a),
     }
 }
