@@ -113,3 +113,41 @@ fn help_shows_comma_separated_defaults() {
     let help = String::from_utf8(autoenc(&["train", "--help"]).stdout).unwrap();
     assert!(help.contains("[default: 784,256,64]"), "{help}");
 }
+
+#[test]
+fn gpu_commands_without_a_runtime_dir_print_no_mesa_warning() {
+    let out = Command::new(env!("CARGO_BIN_EXE_autoenc"))
+        .arg("info")
+        .env_remove("XDG_RUNTIME_DIR")
+        .env("LP_NUM_THREADS", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("XDG_RUNTIME_DIR"), "{stderr}");
+}
+
+#[test]
+fn trace_prints_the_forward_nodes_and_the_reverse_walk_and_writes_dot() {
+    let dir = temp_dir("trace");
+    let dot = dir.join("tape.dot");
+    let out = autoenc(&["trace", "--model", "ae", "--hidden", "0", "--code", "4", "--dot", dot.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    ok(&out);
+    let forward = stdout.split("backward:").next().unwrap();
+    let backward = stdout.split("backward:").nth(1).expect("a backward section");
+    // The forward part lists nodes in recording order: parameters, input, then the ops.
+    let order: Vec<usize> = ["encoder.0.weight", "input x", "linear(#4, #0, #1)", "bce_with_logits(#7)"]
+        .iter()
+        .map(|n| forward.find(n).unwrap_or_else(|| panic!("no {n} in:\n{stdout}")))
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{stdout}");
+    assert!(forward.contains("[2, 784]"), "{stdout}");
+    // The reverse walk goes from the loss down to the first parameter, with shapes and norms.
+    let loss = backward.find("loss").unwrap();
+    let weight = backward.find("encoder.0.weight").unwrap();
+    assert!(loss < weight, "{stdout}");
+    assert!(backward.contains("grad [4, 784]  norm "), "{stdout}");
+    assert!(backward.contains("constant: no gradient needed"), "{stdout}");
+    let dot = std::fs::read_to_string(&dot).unwrap();
+    assert!(dot.starts_with("digraph tape {") && dot.contains("n4 -> n5;") && dot.trim_end().ends_with('}'), "{dot}");
+}

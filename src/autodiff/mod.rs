@@ -8,5 +8,6 @@
 
 pub mod ops;
 pub mod tape;
+pub mod trace;
 
 pub use tape::{Tape, Var};

@@ -150,3 +150,28 @@ impl<B: Backend> Tape<B> {
         Ok(())
     }
 }
+
+impl Var {
+    /// The node's position on its tape (creation order).
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
+/// Read-only views of the recorded nodes (for teaching output: `autoenc trace`).
+impl<B: Backend> Tape<B> {
+    /// Every recorded node, in creation order (for teaching output: `autoenc trace`).
+    pub fn vars(&self) -> impl Iterator<Item = Var> {
+        (0..self.len()).map(Var)
+    }
+
+    /// The op that made `v` ("leaf" for parameters and constants).
+    pub fn op(&self, v: Var) -> &'static str {
+        self.nodes.borrow()[v.0].op
+    }
+
+    /// The nodes `v` was computed from.
+    pub fn inputs(&self, v: Var) -> Vec<Var> {
+        self.nodes.borrow()[v.0].inputs.clone()
+    }
+}

@@ -5,8 +5,11 @@ mod backend;
 mod pca;
 mod pictures;
 mod runs;
+mod runtime_dir;
+mod serve;
 mod stacked;
 mod tools;
+mod trace;
 mod train;
 mod validate;
 
@@ -43,12 +46,29 @@ enum Command {
     Interpolate(runs::InterpolateArgs),
     /// Write the test codes of a trained run, with their labels, as .csv or .npy.
     Encode(runs::EncodeArgs),
+    /// One small batch through the tape: every node in order, then the reverse walk with
+    /// gradient shapes and norms (--dot FILE for Graphviz).
+    Trace(Box<trace::TraceArgs>),
+    /// A local web page: pick a model and dataset, train, watch curves, reconstructions,
+    /// the latent map and an interpolation slider (http://127.0.0.1:8080/ by default).
+    Serve(serve::ServeArgs),
     /// The GPU adapter, its limits and features, and the CPU SIMD level.
     Info(tools::InfoArgs),
 }
 
+impl Cli {
+    /// The arguments of a `train` command, if this is one.
+    fn train_args(self) -> Option<args::TrainArgs> {
+        match self.command {
+            Some(Command::Train(a)) => Some(*a),
+            _ => None,
+        }
+    }
+}
+
 /// Parses the command line and runs it. `autoenc` alone trains the default model.
 pub fn run() -> Result<ExitCode> {
+    runtime_dir::ensure_runtime_dir();
     let mut cli = Cli::parse();
     if cli.command.is_none() {
         cli = Cli::parse_from(["autoenc", "train"]);
@@ -67,6 +87,8 @@ pub fn run() -> Result<ExitCode> {
         Command::Reconstruct(a) => runs::reconstruct(a),
         Command::Interpolate(a) => runs::interpolate(a),
         Command::Encode(a) => runs::encode(a),
+        Command::Serve(a) => serve::serve(a),
+        Command::Trace(a) => trace::trace(*a),
     }
 }
 

@@ -1,13 +1,17 @@
 //! The pictures every run writes beside metrics.csv, refreshed after each epoch:
-//! `curves.png` (the metrics so far) and `latent.png` (the test codes in 2-D).
+//! `curves.png` (the metrics so far), `latent.png` (the test codes in 2-D) and
+//! `reconstructions.png` (with `--noise` also `denoising.png`) of the same test images.
 
 use autoenc::backend::prelude::*;
 use autoenc::data::datasets::Dataset;
+use autoenc::data::noise::Noise;
 use autoenc::models::Model;
 use autoenc::plots::{curves_png, latent_png, reconstruction_panels, Panel};
 use autoenc::run::RunWriter;
 use autoenc::train::{self, EpochMetrics};
 use autoenc::Result;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
 
 pub const CURVES_FILE: &str = "curves.png";
 pub const LATENT_FILE: &str = "latent.png";
@@ -50,16 +54,38 @@ pub fn write_model_latent<B: Backend, M: Model<B> + ?Sized>(
     write_latent(writer, &codes, labels, title)
 }
 
-/// What an autoencoder run writes after each epoch: the metrics row, curves.png, latent.png.
+/// The test images reconstructed after every epoch: the first ten, and their corrupted
+/// copies (corrupted once, so every epoch shows the same inputs).
+pub struct Shown {
+    pub originals: Vec<f32>,
+    pub corrupted: Vec<f32>,
+    pub noisy: bool,
+}
+
+impl Shown {
+    pub fn new(data: &Dataset, noise: &Noise, seed: u64) -> Shown {
+        let originals = data.test_x[..data.n_test().min(10) * data.dim()].to_vec();
+        let mut corrupted = originals.clone();
+        noise.apply(&mut corrupted, &mut StdRng::seed_from_u64(seed));
+        Shown { originals, corrupted, noisy: !noise.is_none() }
+    }
+}
+
+/// What an autoencoder run writes after each epoch: the metrics row, curves.png,
+/// reconstructions.png (and denoising.png) and latent.png.
+#[allow(clippy::too_many_arguments)]
 pub fn after_epoch<B: Backend, M: Model<B> + ?Sized>(
     writer: &mut RunWriter,
     history: &mut Vec<EpochMetrics>,
     backend: &B,
     model: &M,
     data: &Dataset,
+    shown: &Shown,
     m: &EpochMetrics,
 ) -> Result<()> {
     writer.append_metrics(m)?;
+    let recon = train::reconstruct(backend, model, &shown.corrupted, data.dim())?;
+    writer.save_reconstructions(&shown.originals, &shown.corrupted, &recon, shown.noisy, data.height, data.width)?;
     history.push(m.clone());
     write_curves(writer, &reconstruction_panels(history))?;
     let title = format!("test codes after epoch {}, coloured by class", m.epoch);

@@ -15,7 +15,6 @@ use autoenc::models::Model;
 use autoenc::run::{checkpoint_state, Architecture, RunWriter, SavedRun, METRICS_FILE, MODEL_FILE};
 use autoenc::train;
 use autoenc::Result;
-use rand::SeedableRng;
 use std::process::ExitCode;
 
 pub fn run(args: TrainArgs) -> Result<ExitCode> {
@@ -168,7 +167,9 @@ impl Plan<'_> {
         let cfg = spec.training.train_config(self.check_every, self.progress)?;
         let save_every = self.args.save_every;
         let out = writer.dir().to_path_buf();
-        let mut shown_so_far = Vec::new();
+        // The same test images (corrupted once, with the run's seed) are shown after every epoch.
+        let shown = pictures::Shown::new(data, &cfg.noise, spec.training.seed);
+        let mut so_far = Vec::new();
         let result = train::train_from(
             backend,
             model,
@@ -179,7 +180,7 @@ impl Plan<'_> {
             &cfg,
             resume,
             &mut |m, end| {
-                pictures::after_epoch(&mut writer, &mut shown_so_far, backend, model, data, m)?;
+                pictures::after_epoch(&mut writer, &mut so_far, backend, model, data, &shown, m)?;
                 if end.epoch % save_every == 0 || end.epoch == cfg.epochs {
                     writer.save_model(backend, model.params())?;
                     checkpoint_state::save(&mut writer, backend, model.params(), end.epoch, end.optimizer)?;
@@ -189,12 +190,6 @@ impl Plan<'_> {
             },
         );
         let history = result.map_err(|e| kept_checkpoint(e, &out))?;
-        let shown = data.n_test().min(10);
-        let originals = &data.test_x[..shown * data.dim()];
-        let mut corrupted = originals.to_vec();
-        cfg.noise.apply(&mut corrupted, &mut rand::rngs::StdRng::seed_from_u64(spec.training.seed));
-        let recon = train::reconstruct(backend, model, &corrupted, data.dim())?;
-        writer.save_reconstructions(originals, &corrupted, &recon, !cfg.noise.is_none(), data.height, data.width)?;
         writer.finish()?;
         if let Some(last) = history.last() {
             eprintln!(

@@ -122,7 +122,8 @@ mod tests {
     #[test]
     fn a_wider_code_is_drawn_along_its_top_principal_components() {
         // Most variance along z[2], less along z[0] (uncorrelated with it), none along z[1].
-        let rows: Vec<[f32; 3]> = (0..8).map(|i| [((i % 2) as f32 - 0.5), 7.0, ((i / 2) as f32 - 1.5) * 10.0]).collect();
+        let rows: Vec<[f32; 3]> =
+            (0..8).map(|i| [((i % 2) as f32 - 0.5), 7.0, ((i / 2) as f32 - 1.5) * 10.0]).collect();
         let codes: Vec<f32> = rows.iter().flatten().copied().collect();
         let (pts, _) = project_2d(&codes, 8, 3).unwrap();
         for (p, r) in pts.iter().zip(&rows) {
