@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Mutation testing with cargo-mutants over kernels/src and src/autodiff, within a
+# wall-clock budget, niced, one mutant at a time (--in-place is serial).
+#
+#   tools/mutants.sh [BUDGET_SECONDS] [GROUP...]      (default: 3600 s, every group)
+#
+# Each group mutates some files and runs only the tests that cover them (a whole-suite run
+# per mutant would not fit any budget on 2 cores). The run happens in a private copy of
+# the tree (under $MUTANTS_WORK, default /tmp/autoenc-mutants) that reuses a copy of the
+# built target/, so the worktree stays usable meanwhile. Results: target/mutants/<group>/
+# (mutants.out/{caught,missed,timeout,unviable}.txt); a group the budget cut short says so.
+# Needs `cargo install cargo-mutants`. docs/TESTING.md has the last figures.
+set -euo pipefail
+
+budget=${1:-3600}
+shift || true
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=${MUTANTS_WORK:-/tmp/autoenc-mutants}
+
+# group -> "package|files (space-separated globs)|cargo test args"
+declare -A GROUPS_=(
+  [elementwise]="autoenc-kernels|kernels/src/reduce.rs kernels/src/activation.rs|--test elementwise"
+  [optim]="autoenc-kernels|kernels/src/optim.rs|--test optim"
+  [loss]="autoenc-kernels|kernels/src/loss.rs kernels/src/loss/*.rs|--test loss"
+  [contractive]="autoenc-kernels|kernels/src/contractive.rs|--test contractive"
+  [simd_util]="autoenc-kernels|kernels/src/simd_util/*.rs kernels/src/simd.rs|--test elementwise --test loss --test contractive --test optim"
+  [matmul]="autoenc-kernels|kernels/src/matmul/*.rs|--test matmul"
+  [conv]="autoenc-kernels|kernels/src/im2col.rs kernels/src/col2im.rs kernels/src/layout.rs kernels/src/pool.rs kernels/src/upsample.rs|--test conv --test layout --test upsample"
+  [covariance]="autoenc-kernels|kernels/src/covariance.rs|--test covariance"
+  [autodiff]="autoenc|src/autodiff/*.rs src/autodiff/ops/*.rs|--test gradcheck --test pytorch_fixtures --test contractive_verification"
+)
+ORDER=(elementwise optim loss contractive autodiff simd_util conv covariance matmul)
+[ $# -gt 0 ] && ORDER=("$@")
+
+command -v cargo-mutants >/dev/null || { echo "error: cargo-mutants is not installed (cargo install cargo-mutants)" >&2; exit 2; }
+
+echo "copying the tree to $work (tracked files + target/)"
+rm -rf "$work"
+mkdir -p "$work"
+(cd "$root" && git ls-files -z | xargs -0 cp --parents -t "$work")
+[ -d "$root/target" ] && cp -a "$root/target" "$work/target"
+
+deadline=$(( $(date +%s) + budget ))
+export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp} LP_NUM_THREADS=${LP_NUM_THREADS:-1}
+# The GPU tests of the autodiff group need no adapter: the CPU halves catch tape mutants.
+export AUTOENC_REQUIRE_GPU=0
+for g in "${ORDER[@]}"; do
+  spec=${GROUPS_[$g]:?unknown group $g}
+  IFS='|' read -r pkg files testargs <<<"$spec"
+  left=$(( deadline - $(date +%s) ))
+  if [ "$left" -le 60 ]; then
+    echo "== $g: not run (budget spent)"
+    continue
+  fi
+  out="$root/target/mutants/$g"
+  rm -rf "$out"
+  mkdir -p "$out"
+  fargs=()
+  for f in $files; do fargs+=(--file "$f"); done
+  echo "== $g: $files (tests: $testargs), ${left}s left"
+  # shellcheck disable=SC2086
+  (cd "$work" && nice -n 19 timeout "$left" cargo mutants --in-place --no-shuffle \
+      --package "$pkg" "${fargs[@]}" --output "$out" --profile release \
+      --timeout 180 --baseline skip -- $testargs) || echo "== $g: exit $? (2: missed mutants, 124: budget cut the group short)"
+  for k in caught missed timeout unviable; do
+    [ -f "$out/mutants.out/$k.txt" ] && printf '   %-8s %s\n' "$k" "$(wc -l <"$out/mutants.out/$k.txt")"
+  done
+done
