@@ -2,7 +2,7 @@
 //! activation, for every activation on inputs covering each one's regions.
 
 use super::elementwise::TOL_ELEMENTWISE;
-use super::{Case, Pair, Row};
+use super::{Both, Case, Pair, Row};
 use crate::backend::prelude::*;
 use crate::backend::{Activation, LEAKY_RELU_SLOPE};
 use crate::error::Result;
@@ -21,16 +21,23 @@ fn act_inputs(p: &mut Pair, len: usize) -> Vec<f32> {
     x
 }
 
-fn activation(p: &mut Pair, act: Activation, len: usize) -> Result<Vec<Row>> {
-    let xd = act_inputs(p, len);
-    let x = p.both(&xd, "x")?;
+/// One activation's forward and backward on both backends, for the cases to judge.
+struct ForwardBackward {
+    y: Both,
+    dx: Both,
+    /// The CPU forward's output, which both backwards take.
+    yd: Vec<f32>,
+    dyd: Vec<f32>,
+}
+
+/// Runs the forward on `xd`, then the backward with dy drawn from [-2, 2]. The backward
+/// takes y from the CPU forward on both sides, so only the derivative differs.
+fn forward_and_backward(p: &mut Pair, act: Activation, xd: &[f32]) -> Result<ForwardBackward> {
+    let len = xd.len();
+    let x = p.both(xd, "x")?;
     let y = p.output(len, "y")?;
     p.gpu.activation_forward(act, &x.gpu, &y.gpu, len)?;
     p.cpu_run(|c| c.activation_forward(act, &x.cpu, &y.cpu, len))?;
-    // Outputs of magnitude <= 1 from exp (sigmoid, tanh) are judged absolutely: floor 1.
-    let floor = if matches!(act, Activation::Sigmoid | Activation::Tanh) { 1.0 } else { 0.0 };
-    let fwd = p.compare("forward", &y, &[], floor, TOL_ELEMENTWISE)?;
-    // Backward takes y from the CPU forward on both sides, so only the derivative differs.
     let yd = p.cpu.download(&y.cpu)?;
     let yb = p.both(&yd, "y")?;
     let dyd = p.uniform(len, -2.0, 2.0);
@@ -38,8 +45,17 @@ fn activation(p: &mut Pair, act: Activation, len: usize) -> Result<Vec<Row>> {
     let dx = p.output(len, "dx")?;
     p.gpu.activation_backward(act, &x.gpu, &yb.gpu, &dy.gpu, &dx.gpu, len)?;
     p.cpu_run(|c| c.activation_backward(act, &x.cpu, &yb.cpu, &dy.cpu, &dx.cpu, len))?;
-    let scale: Vec<f32> = dyd.iter().map(|g| g.abs()).collect();
-    let bwd = p.compare("backward", &dx, &scale, 0.0, TOL_ELEMENTWISE)?;
+    Ok(ForwardBackward { y, dx, yd, dyd })
+}
+
+fn activation(p: &mut Pair, act: Activation, len: usize) -> Result<Vec<Row>> {
+    let xd = act_inputs(p, len);
+    let run = forward_and_backward(p, act, &xd)?;
+    // Outputs of magnitude <= 1 from exp (sigmoid, tanh) are judged absolutely: floor 1.
+    let floor = if matches!(act, Activation::Sigmoid | Activation::Tanh) { 1.0 } else { 0.0 };
+    let fwd = p.compare("forward", &run.y, &[], floor, TOL_ELEMENTWISE)?;
+    let scale: Vec<f32> = run.dyd.iter().map(|g| g.abs()).collect();
+    let bwd = p.compare("backward", &run.dx, &scale, 0.0, TOL_ELEMENTWISE)?;
     Ok(vec![fwd, bwd])
 }
 
@@ -90,22 +106,13 @@ fn activation_tails(p: &mut Pair, act: Activation, len: usize) -> Result<Vec<Row
     let tol = (3.0 + 2.0 * 60.0 + 8.0) * f32::EPSILON as f64;
     let tiny = f32::MIN_POSITIVE as f64 / tol;
     let xd = p.uniform(len, -30.0, 30.0);
-    let x = p.both(&xd, "x")?;
-    let y = p.output(len, "y")?;
-    p.gpu.activation_forward(act, &x.gpu, &y.gpu, len)?;
-    p.cpu_run(|c| c.activation_forward(act, &x.cpu, &y.cpu, len))?;
+    let run = forward_and_backward(p, act, &xd)?;
     let floor = if act == Activation::Tanh { 1.0 } else { tiny };
-    let fwd = p.compare("forward", &y, &[], floor, tol)?;
-    let yd = p.cpu.download(&y.cpu)?;
-    let yb = p.both(&yd, "y")?;
-    let dyd = p.uniform(len, -2.0, 2.0);
-    let dy = p.both(&dyd, "dy")?;
-    let dx = p.output(len, "dx")?;
-    p.gpu.activation_backward(act, &x.gpu, &yb.gpu, &dy.gpu, &dx.gpu, len)?;
-    p.cpu_run(|c| c.activation_backward(act, &x.cpu, &yb.cpu, &dy.cpu, &dx.cpu, len))?;
+    let fwd = p.compare("forward", &run.y, &[], floor, tol)?;
     let fprime = |y: f64| if act == Activation::Tanh { 1.0 - y * y } else { y * (1.0 - y) };
-    let scale: Vec<f32> = dyd.iter().zip(&yd).map(|(&g, &y)| (g.abs() as f64 * fprime(y as f64)) as f32).collect();
-    let bwd = p.compare("backward", &dx, &scale, tiny, tol)?;
+    let scale: Vec<f32> =
+        run.dyd.iter().zip(&run.yd).map(|(&g, &y)| (g.abs() as f64 * fprime(y as f64)) as f32).collect();
+    let bwd = p.compare("backward", &run.dx, &scale, tiny, tol)?;
     Ok(vec![fwd, bwd])
 }
 
