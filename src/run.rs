@@ -29,6 +29,18 @@ pub const DENOISING_FILE: &str = "denoising.png";
 pub const METRICS_HEADER: &str =
     "epoch,train_objective,test_recon_loss,test_sse_per_image,seconds,mean_code_activation,test_jacobian_norm,steps_per_sec,dispatches_per_step";
 
+/// The columns a variational run adds: its test negative ELBO per image and the two parts.
+pub const ELBO_COLUMNS: &str = "test_neg_elbo,test_recon,test_kl";
+
+/// metrics.csv's header for a run of `model`.
+pub fn metrics_header(model: &str) -> String {
+    if model == "vae" {
+        format!("{METRICS_HEADER},{ELBO_COLUMNS}")
+    } else {
+        METRICS_HEADER.to_string()
+    }
+}
+
 /// The key of the checkpoint metadata entry holding the run's spec.
 pub const CONFIG_META_KEY: &str = "config";
 
@@ -44,8 +56,8 @@ impl RunWriter {
     /// before the first [`checkpoint`](Self::checkpoint).
     pub fn create(dir: &Path, spec: &RunSpec) -> Result<Self> {
         let staging = staging::Staging::begin(dir)?;
-        let mut run =
-            RunWriter { dir: dir.to_path_buf(), spec: spec.clone(), metrics: format!("{METRICS_HEADER}\n"), staging };
+        let metrics = format!("{}\n", metrics_header(&spec.model));
+        let mut run = RunWriter { dir: dir.to_path_buf(), spec: spec.clone(), metrics, staging };
         run.put_file(CONFIG_FILE, spec.to_json()?.as_bytes())?;
         Ok(run)
     }
@@ -99,8 +111,10 @@ impl RunWriter {
     pub fn append_metrics(&mut self, m: &EpochMetrics) -> Result<()> {
         let dispatches = m.dispatches_per_step.map(|d| format!("{d:.1}")).unwrap_or_default();
         let jacobian = m.jacobian_norm.map(|j| format!("{j:.5}")).unwrap_or_default();
+        let elbo =
+            m.elbo.map(|e| format!(",{:.4},{:.4},{:.4}", e.neg_elbo, e.reconstruction, e.kl)).unwrap_or_default();
         self.metrics.push_str(&format!(
-            "{},{:.6},{:.6},{:.4},{:.3},{:.5},{},{:.2},{}\n",
+            "{},{:.6},{:.6},{:.4},{:.3},{:.5},{},{:.2},{}{}\n",
             m.epoch,
             m.train_loss,
             m.test_loss,
@@ -109,7 +123,8 @@ impl RunWriter {
             m.mean_code,
             jacobian,
             m.steps_per_sec,
-            dispatches
+            dispatches,
+            elbo
         ));
         let text = std::mem::take(&mut self.metrics);
         let written = self.put_file(METRICS_FILE, text.as_bytes());

@@ -18,6 +18,7 @@ use autoenc::models::ae::{DenseAutoencoder, DenseConfig};
 use autoenc::models::conv::{ConvAutoencoder, Decoder};
 use autoenc::models::objective::{Objective, Reconstruction};
 use autoenc::models::stacked::{layer_config, Classifier};
+use autoenc::models::vae::{Encoder, VaeConfig, VariationalAutoencoder};
 use autoenc::nn::Params;
 use autoenc::optim::OptimizerKind;
 use autoenc::train::{self, TrainConfig};
@@ -166,6 +167,36 @@ fn conv_upsample_decoder_trains_the_same_on_cpu_and_gpu() {
 fn conv_transposed_decoder_trains_the_same_on_cpu_and_gpu() {
     let Some(g) = gpu() else { return };
     conv_parity(&g, Decoder::Transposed);
+}
+
+/// The VAE: the latent draws come from the device's counter-based generator, the same
+/// numbers on both backends, so the sampled training steps agree as the others do.
+fn vae_parity(g: &GpuBackend, encoder: Encoder) {
+    let name = format!("vae {encoder:?}");
+    let (d, cfg, cpu) = (data(16), steps(3, 16, Noise::None), CpuBackend::new());
+    let obj = Objective { variational: Some(1.0), ..Objective::plain(Reconstruction::Bce) };
+    let arch = VaeConfig { height: 28, width: 28, encoder, hidden: vec![48], code: 4 };
+    let mc = VariationalAutoencoder::new(&cpu, arch.clone(), 5).unwrap();
+    let mg = VariationalAutoencoder::new(g, arch, 5).unwrap();
+    let hc = train::train(&cpu, &mc, &obj, &d.train_x, &d.test_x, d.dim(), &cfg, &mut |_| Ok(())).unwrap();
+    let hg = train::train(g, &mg, &obj, &d.train_x, &d.test_x, d.dim(), &cfg, &mut |_| Ok(())).unwrap();
+    let loss = |h: &[train::EpochMetrics]| h.iter().map(|m| m.train_loss).collect::<Vec<_>>();
+    assert_losses(&name, &loss(&hc), &loss(&hg));
+    let elbo = |h: &[train::EpochMetrics]| h.iter().map(|m| m.elbo.expect("vae metrics").neg_elbo).collect::<Vec<_>>();
+    assert_losses(&format!("{name} test negative ELBO"), &elbo(&hc), &elbo(&hg));
+    assert_weights(&name, &cpu, &mc.params, g, &mg.params);
+}
+
+#[test]
+fn vae_dense_trains_the_same_on_cpu_and_gpu() {
+    let Some(g) = gpu() else { return };
+    vae_parity(&g, Encoder::Dense);
+}
+
+#[test]
+fn vae_conv_trains_the_same_on_cpu_and_gpu() {
+    let Some(g) = gpu() else { return };
+    vae_parity(&g, Encoder::Conv);
 }
 
 /// Greedy pretraining of two layers (masking noise), then the classifier's fine-tuning.

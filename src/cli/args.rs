@@ -8,6 +8,7 @@ use autoenc::data::datasets::{self, Dataset};
 use autoenc::data::noise::Noise;
 use autoenc::models::ae::DenseConfig;
 use autoenc::models::objective::{Objective, Reconstruction};
+use autoenc::models::vae::{Encoder, VaeConfig};
 use autoenc::run::{Architecture, RunSpec, TrainingSpec};
 use autoenc::train::TrainConfig;
 use autoenc::{Error, Result};
@@ -30,6 +31,9 @@ pub enum ModelChoice {
     Conv,
     /// Greedy layer-wise pretrained stack (--layers, --pretrain) with a softmax classifier.
     Stacked,
+    /// Variational AE: Gaussian latent of --code, --encoder dense|conv, loss = BCE summed
+    /// per image + --beta * KL (the negative ELBO).
+    Vae,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -76,6 +80,9 @@ pub struct TrainArgs {
     /// Checkpoint the run every N epochs (and after the last).
     #[arg(long, default_value_t = 1)]
     pub save_every: usize,
+    /// Encoder of the vae model: dense (--hidden) or conv (two stride-2 convolutions, then --hidden).
+    #[arg(long, default_value = "dense")]
+    pub encoder: String,
     /// Decoder of the conv model: upsample (nearest + conv) or transposed (strided conv_transpose2d).
     #[arg(long, default_value = "upsample")]
     pub decoder: String,
@@ -118,7 +125,7 @@ pub struct TrainArgs {
     /// KL sparsity target mean activation (sparse).
     #[arg(long, default_value_t = 0.05)]
     pub rho: f32,
-    /// KL sparsity weight (sparse; default 3 when --l1 is not given).
+    /// KL weight: sparse (KL sparsity, default 3 when --l1 is not given) or vae (KL(q(z|x) || N(0,I)), default 1).
     #[arg(long)]
     pub beta: Option<f32>,
     /// Contractive penalty weight. The reconstruction loss is a mean over pixels, so this is
@@ -155,6 +162,7 @@ impl TrainArgs {
             ModelChoice::Contractive => "contractive",
             ModelChoice::Conv => "conv",
             ModelChoice::Stacked => "stacked",
+            ModelChoice::Vae => "vae",
         }
     }
 
@@ -198,6 +206,20 @@ impl TrainArgs {
         })
     }
 
+    /// The variational autoencoder of these flags for `height` x `width` images.
+    pub fn vae_config(&self, height: usize, width: usize) -> Result<VaeConfig> {
+        let widths: Vec<usize> =
+            std::iter::once(height * width).chain(self.hidden_layers()).chain([self.code]).collect();
+        super::validate::dense_memory("--hidden/--code", &widths, self.batch_size)?;
+        Ok(VaeConfig {
+            height,
+            width,
+            encoder: Encoder::parse(&self.encoder)?,
+            hidden: self.hidden_layers(),
+            code: self.code,
+        })
+    }
+
     pub fn objective(&self) -> Result<Objective> {
         let default_loss = if self.model == ModelChoice::Linear { "mse" } else { "bce" };
         let mut obj = Objective::plain(Reconstruction::parse(self.loss.as_deref().unwrap_or(default_loss))?);
@@ -211,6 +233,14 @@ impl TrainArgs {
                 }
             }
             ModelChoice::Contractive => obj.contractive = self.lambda,
+            ModelChoice::Vae => {
+                if obj.reconstruction != Reconstruction::Bce {
+                    return Err(Error::Config(
+                        "--model vae decodes Bernoulli pixels: its loss is bce (the negative ELBO in nats)".into(),
+                    ));
+                }
+                obj.variational = Some(self.beta.unwrap_or(1.0));
+            }
             _ => {
                 obj.l1 = self.l1;
             }
@@ -267,7 +297,7 @@ impl TrainArgs {
             noise: noise.to_string(),
             l1: per_model(objective.l1),
             rho: per_model(objective.rho),
-            beta: per_model(objective.beta),
+            beta: per_model(objective.variational.unwrap_or(objective.beta)),
             lambda: objective.contractive,
             limit_train: self.limit_train,
             limit_test: self.limit_test,

@@ -2,6 +2,7 @@
 
 mod args;
 mod backend;
+mod generate;
 mod pca;
 mod pictures;
 mod runs;
@@ -46,6 +47,10 @@ enum Command {
     Interpolate(runs::InterpolateArgs),
     /// Write the test codes of a trained run, with their labels, as .csv or .npy.
     Encode(runs::EncodeArgs),
+    /// Decode codes drawn from the prior N(0, I) with a variational run into a PNG grid.
+    Sample(generate::SampleArgs),
+    /// Decode a grid of a 2-D variational latent over the normal's quantiles (the digit manifold).
+    Manifold(generate::ManifoldArgs),
     /// One small batch through the tape: every node in order, then the reverse walk with
     /// gradient shapes and norms (--dot FILE for Graphviz).
     Trace(Box<trace::TraceArgs>),
@@ -87,6 +92,8 @@ pub fn run() -> Result<ExitCode> {
         Command::Reconstruct(a) => runs::reconstruct(a),
         Command::Interpolate(a) => runs::interpolate(a),
         Command::Encode(a) => runs::encode(a),
+        Command::Sample(a) => generate::sample(a),
+        Command::Manifold(a) => generate::manifold(a),
         Command::Serve(a) => serve::serve(a),
         Command::Trace(a) => trace::trace(*a),
     }
@@ -107,6 +114,8 @@ pub fn check_train_flags(argv: &[String]) -> Result<()> {
     a.noise()?;
     if a.model == args::ModelChoice::Stacked {
         validate::dense_memory("--layers", &a.layers, a.batch_size)
+    } else if a.model == args::ModelChoice::Vae {
+        a.vae_config(28, 28).map(|_| ())
     } else {
         a.dense_config(784).map(|_| ())
     }

@@ -9,6 +9,7 @@ use autoenc::io::images::{encode_png, grid_image, write_grid};
 use autoenc::io::write_atomic;
 use autoenc::models::ae::{DenseAutoencoder, DenseConfig};
 use autoenc::models::conv::{ConvAutoencoder, Decoder};
+use autoenc::models::vae::{Encoder, VaeConfig, VariationalAutoencoder};
 use autoenc::models::Model;
 use autoenc::run::{Architecture, RunWriter, SavedRun};
 use autoenc::train;
@@ -21,14 +22,14 @@ use std::process::ExitCode;
 pub struct RunArgs {
     /// The run directory written by `autoenc train`.
     #[arg(long)]
-    run: PathBuf,
+    pub run: PathBuf,
     /// Dataset to draw test images from (default: the one the run trained on).
     #[arg(long)]
     dataset: Option<String>,
     #[arg(long, default_value = "data")]
     data_dir: PathBuf,
     #[command(flatten)]
-    device: BackendArgs,
+    pub device: BackendArgs,
 }
 
 #[derive(Args, Debug)]
@@ -81,6 +82,16 @@ pub fn load_model<B: Backend>(backend: &B, run: &SavedRun, data: &Dataset) -> Re
         ("stacked", _) | (_, Architecture::Stacked { .. }) => {
             return Err(Error::Config(format!("{} is a stacked classifier run: it has no decoder", dir.display())))
         }
+        ("vae", Architecture::Variational { encoder, hidden, code }) => {
+            let config = VaeConfig {
+                height: data.height,
+                width: data.width,
+                encoder: Encoder::parse(encoder)?,
+                hidden: hidden.clone(),
+                code: *code,
+            };
+            Box::new(VariationalAutoencoder::new(backend, config, 0)?)
+        }
         ("conv", Architecture::Conv { decoder }) => {
             Box::new(ConvAutoencoder::new(backend, Decoder::parse(decoder)?, data.height, data.width, 0)?)
         }
@@ -104,7 +115,7 @@ pub fn load_model<B: Backend>(backend: &B, run: &SavedRun, data: &Dataset) -> Re
 }
 
 /// The run and the dataset its test images come from.
-fn open(args: &RunArgs) -> Result<(SavedRun, Dataset)> {
+pub fn open(args: &RunArgs) -> Result<(SavedRun, Dataset)> {
     let run = SavedRun::open(&args.run)?;
     let spec = match &args.dataset {
         Some(s) => s.clone(),
@@ -119,7 +130,7 @@ fn open(args: &RunArgs) -> Result<(SavedRun, Dataset)> {
 
 /// Writes a grid to `out`, or else to a new `STEM-N.png` in the run (through its writer:
 /// never replacing a training output).
-fn write_picture(
+pub fn write_picture(
     run: &Path,
     out: Option<&Path>,
     stem: &str,

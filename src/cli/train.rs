@@ -11,6 +11,7 @@ use autoenc::models::ae::DenseAutoencoder;
 use autoenc::models::conv::{ConvAutoencoder, Decoder};
 use autoenc::models::objective::Objective;
 use autoenc::models::objective::Reconstruction;
+use autoenc::models::vae::VariationalAutoencoder;
 use autoenc::models::Model;
 use autoenc::run::{checkpoint_state, Architecture, RunWriter, SavedRun, METRICS_FILE, MODEL_FILE};
 use autoenc::train;
@@ -45,6 +46,17 @@ fn train_on<B: Backend>(backend: &B, args: &TrainArgs, data: &Dataset) -> Result
         let model = ConvAutoencoder::new(backend, Decoder::parse(&args.decoder)?, data.height, data.width, args.seed)?;
         let arch = Architecture::Conv { decoder: model.decoder_kind.name().into() };
         let spec = args.run_spec(backend, data, training, arch);
+        return train_model(backend, &model, args, data, objective, spec);
+    }
+    if args.model == ModelChoice::Vae {
+        let config = args.vae_config(data.height, data.width)?;
+        let arch = Architecture::Variational {
+            encoder: config.encoder.name().into(),
+            hidden: config.hidden.clone(),
+            code: config.code,
+        };
+        let spec = args.run_spec(backend, data, training, arch);
+        let model = VariationalAutoencoder::new(backend, config, args.seed)?;
         return train_model(backend, &model, args, data, objective, spec);
     }
     let dense = args.dense_config(data.dim())?;
@@ -128,6 +140,9 @@ impl OnBackend for ResumeJob<'_> {
         objective.rho = t.rho.unwrap_or(objective.rho);
         objective.beta = t.beta.unwrap_or(0.0);
         objective.contractive = t.lambda;
+        if run.spec.model == "vae" {
+            objective.variational = Some(std::mem::take(&mut objective.beta));
+        }
         let metrics = std::fs::read_to_string(run.dir.join(METRICS_FILE))
             .map_err(|e| autoenc::Error::io(run.dir.join(METRICS_FILE), e))?;
         eprintln!("resuming {} after epoch {} of {epochs}", run.dir.display(), state.epoch);
@@ -191,7 +206,15 @@ impl Plan<'_> {
         );
         let history = result.map_err(|e| kept_checkpoint(e, &out))?;
         writer.finish()?;
-        if let Some(last) = history.last() {
+        if let Some(e) = history.last().and_then(|m| m.elbo) {
+            eprintln!(
+                "wrote {} (final test negative ELBO {:.3} nats per image: reconstruction {:.3} + KL {:.3})",
+                out.display(),
+                e.neg_elbo,
+                e.reconstruction,
+                e.kl
+            );
+        } else if let Some(last) = history.last() {
             eprintln!(
                 "wrote {} (final test_recon_loss {:.6}, squared error per image {:.3})",
                 out.display(),

@@ -17,7 +17,13 @@ fn mix(mut z: u64) -> u64 {
 /// An RNG for one purpose of one epoch, independent of every other (seed, epoch, stream).
 /// Use distinct `stream` values for shuffling, noise, dropout...
 pub fn epoch_rng(seed: u64, epoch: u64, stream: u64) -> StdRng {
-    StdRng::seed_from_u64(mix(mix(mix(seed) ^ epoch) ^ stream))
+    StdRng::seed_from_u64(stream_seed(seed, epoch, stream))
+}
+
+/// The seed of one (seed, epoch, stream), for counter-based generators keyed by a u64
+/// (the device's normal generator).
+pub fn stream_seed(seed: u64, epoch: u64, stream: u64) -> u64 {
+    mix(mix(mix(seed) ^ epoch) ^ stream)
 }
 
 /// A permutation of `0..n`, fixed by `(seed, epoch)` (Fisher-Yates).

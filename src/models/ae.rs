@@ -139,6 +139,7 @@ impl<B: Backend> Model<B> for DenseAutoencoder<B> {
             code,
             code_layer: Some((code_pre, p.var(last.w), *code_act)),
             single_layer_encoder: self.encoder.len() == 1,
+            latent: None,
         })
     }
 

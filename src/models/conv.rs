@@ -161,6 +161,7 @@ impl<B: Backend> Model<B> for ConvAutoencoder<B> {
             code,
             code_layer: None,
             single_layer_encoder: false,
+            latent: None,
         })
     }
 

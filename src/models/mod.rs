@@ -8,6 +8,7 @@ pub mod conv;
 pub mod objective;
 pub mod pca;
 pub mod stacked;
+pub mod vae;
 
 use crate::autodiff::Var;
 use crate::backend::{Activation, Backend};
@@ -29,6 +30,23 @@ pub struct Forward {
     pub code_layer: Option<(Var, Var, Activation)>,
     /// True when `code_layer` is the whole encoder, so its Jacobian is `J_f(x)`.
     pub single_layer_encoder: bool,
+    /// For a variational model: the posterior q(z|x) = N(mu, exp(logvar)) (`code` is mu).
+    pub latent: Option<Latent>,
+}
+
+/// The diagonal Gaussian posterior of a variational encoder, one row per example.
+#[derive(Clone, Copy, Debug)]
+pub struct Latent {
+    pub mu: Var,
+    pub logvar: Var,
+}
+
+/// Which standard normal draws a sampled forward pass uses: draws `offset..` of the
+/// counter-based stream `seed` (the same numbers on every backend).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Draw {
+    pub seed: u64,
+    pub offset: u64,
 }
 
 pub trait Model<B: Backend> {
@@ -41,6 +59,13 @@ pub trait Model<B: Backend> {
     /// The shape of the codes of `n` examples.
     fn code_shape(&self, n: usize) -> Vec<usize>;
     fn forward(&self, p: &Bound<B>, x: Var) -> Result<Forward>;
+    /// The forward pass with the latent sampled, z = mu + sigma * eps with eps from `draw`
+    /// (variational models; the others have nothing to sample and run [`Model::forward`]).
+    /// [`Model::forward`] of a variational model decodes the mean, for reconstructions,
+    /// codes and interpolations.
+    fn forward_sampled(&self, p: &Bound<B>, x: Var, _draw: Draw) -> Result<Forward> {
+        self.forward(p, x)
+    }
     /// Reconstruction (after the output activation) from a code.
     fn decode(&self, p: &Bound<B>, code: Var) -> Result<Var>;
     /// One line describing the architecture.

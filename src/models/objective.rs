@@ -1,5 +1,6 @@
 //! The training objective: reconstruction loss against the clean input plus the
-//! regularisers of the sparse and contractive models.
+//! regularisers of the sparse and contractive models, or the variational autoencoder's
+//! negative ELBO.
 
 use super::Forward;
 use crate::autodiff::{ops, Tape, Var};
@@ -41,18 +42,44 @@ pub struct Objective {
     pub beta: f32,
     /// Contractive penalty weight lambda (0 = off).
     pub contractive: f32,
+    /// The variational autoencoder's negative ELBO with this weight beta on its KL term:
+    /// the reconstruction loss summed over pixels (per image, as the VAE papers report
+    /// it) + beta * KL(q(z|x) || N(0, I)). None for the other models.
+    pub variational: Option<f32>,
 }
 
 impl Objective {
     pub fn plain(reconstruction: Reconstruction) -> Self {
-        Objective { reconstruction, l1: 0.0, rho: 0.05, beta: 0.0, contractive: 0.0 }
+        Objective { reconstruction, l1: 0.0, rho: 0.05, beta: 0.0, contractive: 0.0, variational: None }
     }
 }
 
 /// The scalar vars of one evaluated objective.
 pub struct Terms {
     pub total: Var,
+    /// The reconstruction loss as the objective counts it (summed over pixels for the VAE).
     pub reconstruction: Var,
+    /// The VAE's KL(q(z|x) || N(0, I)), a batch mean, before its weight beta.
+    pub kl: Option<Var>,
+}
+
+/// The VAE's terms: the reconstruction loss summed over the pixels of each image and the
+/// closed-form Gaussian KL, both batch means. The loss kernels average over pixels too,
+/// so the sum is that mean times the pixels per image.
+pub fn elbo_terms<B: Backend>(
+    t: &Tape<B>,
+    fwd: &Forward,
+    target: &Tensor<B>,
+    kind: Reconstruction,
+) -> Result<(Var, Var)> {
+    let Some(latent) = fwd.latent else {
+        return Err(Error::Config(
+            "the variational objective needs a model with a Gaussian latent (--model vae)".into(),
+        ));
+    };
+    let pixels = target.shape.cols();
+    let rec = ops::scale(t, reconstruction_loss(t, fwd, target, kind)?, pixels as f32)?;
+    Ok((rec, ops::gaussian_kl(t, latent.mu, latent.logvar)?))
 }
 
 /// The reconstruction loss of `fwd` against `target`. With a sigmoid output and BCE it
@@ -75,6 +102,11 @@ pub fn reconstruction_loss<B: Backend>(
 
 impl Objective {
     pub fn evaluate<B: Backend>(&self, t: &Tape<B>, fwd: &Forward, target: &Tensor<B>) -> Result<Terms> {
+        if let Some(beta) = self.variational {
+            let (rec, kl) = elbo_terms(t, fwd, target, self.reconstruction)?;
+            let total = if beta == 0.0 { rec } else { ops::add(t, rec, ops::scale(t, kl, beta)?)? };
+            return Ok(Terms { total, reconstruction: rec, kl: Some(kl) });
+        }
         let rec = reconstruction_loss(t, fwd, target, self.reconstruction)?;
         let mut total = rec;
         if self.l1 > 0.0 {
@@ -93,6 +125,6 @@ impl Objective {
             let pen = ops::contractive_penalty(t, z, w, act)?;
             total = ops::add(t, total, ops::scale(t, pen, self.contractive)?)?;
         }
-        Ok(Terms { total, reconstruction: rec })
+        Ok(Terms { total, reconstruction: rec, kl: None })
     }
 }

@@ -26,8 +26,19 @@ pub fn reconstruction_panels(history: &[EpochMetrics]) -> Vec<Panel> {
         y_label: name.into(),
         series: vec![line(name, f)],
     };
+    let elbo = Panel {
+        title: "test negative ELBO per image (nats)".into(),
+        x_label: "epoch".into(),
+        y_label: "nats".into(),
+        series: vec![
+            line("test_neg_elbo", &|m| m.elbo.map(|e| e.neg_elbo)),
+            line("reconstruction", &|m| m.elbo.map(|e| e.reconstruction)),
+            line("KL", &|m| m.elbo.map(|e| e.kl)),
+        ],
+    };
     vec![
         losses,
+        elbo,
         single("code activation (sparsity) on the test set", "mean code activation", &|m| Some(m.mean_code)),
         single("contraction on the test set", "encoder Jacobian norm", &|m| m.jacobian_norm),
     ]

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 /// The model and the training of one run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunSpec {
-    /// "ae", "linear", "sparse", "denoising", "contractive", "conv" or "stacked".
+    /// "ae", "linear", "sparse", "denoising", "contractive", "conv", "vae" or "stacked".
     pub model: String,
     /// The dataset's name ("bundled-mnist", ...).
     pub dataset: String,
@@ -72,12 +72,19 @@ fn default_decoder() -> String {
     "upsample".into()
 }
 
-/// The architecture, by family. Told apart by their keys: `hidden`/`code` (dense),
-/// `layers` (stacked), anything else is the conv model (`decoder` defaults to upsample,
-/// as in runs written before it was recorded).
+/// The architecture, by family. Told apart by their keys: `encoder` (variational),
+/// `hidden`/`code` (dense), `layers` (stacked), anything else is the conv model
+/// (`decoder` defaults to upsample, as in runs written before it was recorded).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Architecture {
+    /// The variational autoencoder (src/models/vae.rs); first, as its `encoder` key is
+    /// what sets it apart from the dense family's keys.
+    Variational {
+        encoder: String,
+        hidden: Vec<usize>,
+        code: usize,
+    },
     Dense {
         hidden: Vec<usize>,
         code: usize,
@@ -139,10 +146,11 @@ impl RunSpec {
             (Architecture::Dense { .. }, m) => DENSE.contains(&m),
             (Architecture::Stacked { .. }, m) => m == "stacked",
             (Architecture::Conv { .. }, m) => m == "conv",
+            (Architecture::Variational { .. }, m) => m == "vae",
         };
-        if !DENSE.contains(&self.model.as_str()) && !["conv", "stacked"].contains(&self.model.as_str()) {
+        if !DENSE.contains(&self.model.as_str()) && !["conv", "stacked", "vae"].contains(&self.model.as_str()) {
             return Err(format!(
-                "unknown model '{}' (expected ae, linear, sparse, denoising, contractive, conv or stacked)",
+                "unknown model '{}' (expected ae, linear, sparse, denoising, contractive, conv, vae or stacked)",
                 self.model
             ));
         }
@@ -157,6 +165,7 @@ impl RunSpec {
             Architecture::Dense { hidden, code, .. } => hidden.iter().chain([code]).copied().collect(),
             Architecture::Stacked { layers, .. } => layers.clone(),
             Architecture::Conv { .. } => Vec::new(),
+            Architecture::Variational { hidden, code, .. } => hidden.iter().chain([code]).copied().collect(),
         };
         if let Some(bad) = sizes.iter().find(|&&w| w == 0 || w > 1 << 24) {
             return Err(format!("layer size {bad} is out of range [1, {}]", 1 << 24));

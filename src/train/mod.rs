@@ -6,6 +6,7 @@
 
 pub mod classifier;
 pub mod config;
+pub mod elbo;
 pub mod evaluate;
 pub mod fit;
 pub mod guard;
@@ -15,6 +16,7 @@ pub mod reconstruction;
 
 pub use classifier::{train_classifier, ClassifierEpoch, ClassifierTask};
 pub use config::TrainConfig;
+pub use elbo::{evaluate_elbo, ElboEvaluation};
 pub use evaluate::{evaluate, Evaluation};
 pub use fit::{fit, fit_from, EpochEnd, EpochStats, Resume, Task};
 pub use infer::{decode, encode, reconstruct, INFER_BATCH};

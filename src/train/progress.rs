@@ -41,6 +41,9 @@ pub fn epoch_line(m: &EpochMetrics) -> String {
         "epoch {:>3}  train_objective {:.6}  test_recon_loss {:.6}  test_sse/img {:.3}  {:.1}s  {:.1} steps/s",
         m.epoch, m.train_loss, m.test_loss, m.test_sse_per_image, m.seconds, m.steps_per_sec
     );
+    if let Some(e) = m.elbo {
+        s.push_str(&format!("  test_neg_elbo {:.3} (recon {:.3} + KL {:.3})", e.neg_elbo, e.reconstruction, e.kl));
+    }
     if let Some(d) = m.dispatches_per_step {
         s.push_str(&format!("  {d:.0} dispatches/step"));
     }

@@ -2,21 +2,25 @@
 //! inputs under an [`Objective`]; evaluated on the test set after every epoch.
 
 use super::config::TrainConfig;
+use super::elbo::{evaluate_elbo, ElboEvaluation};
 use super::evaluate::evaluate;
 use super::fit::{fit_from, EpochEnd, EpochStats, Resume, Task};
 use super::progress::epoch_line;
 use crate::autodiff::{Tape, Var};
 use crate::backend::prelude::*;
-use crate::data::batches::{epoch_rng, gather_rows};
+use crate::data::batches::{epoch_rng, gather_rows, stream_seed};
 use crate::error::{Error, Result};
 use crate::models::objective::Objective;
-use crate::models::Model;
+use crate::models::{Draw, Model};
 use crate::nn::{Bound, Params};
 use crate::tensor::Tensor;
 use rand::rngs::StdRng;
 
 /// The random stream of the input corruption, reseeded each epoch.
 const NOISE_STREAM: u64 = 0x6e6f697365;
+/// The stream of a variational model's latent draws (eps), keyed by epoch; within an
+/// epoch, step s uses the draws from s * batch_size * code on.
+const LATENT_STREAM: u64 = 0x6c6174656e74;
 
 /// One row of metrics.csv.
 #[derive(Clone, Debug, Default)]
@@ -34,6 +38,8 @@ pub struct EpochMetrics {
     /// Steps per second and, on the GPU, kernel dispatches per step.
     pub steps_per_sec: f64,
     pub dispatches_per_step: Option<f64>,
+    /// The variational autoencoder's test negative ELBO and its parts.
+    pub elbo: Option<ElboEvaluation>,
 }
 
 /// An autoencoder, its objective and its data, as a [`Task`] for the loop.
@@ -46,6 +52,9 @@ pub struct ReconstructionTask<'a, B: Backend, M: Model<B> + ?Sized> {
     dim: usize,
     cfg: &'a TrainConfig,
     noise_rng: StdRng,
+    /// The epoch's latent stream and the step within the epoch (variational models).
+    latent_seed: u64,
+    step: u64,
 }
 
 impl<'a, B: Backend, M: Model<B> + ?Sized> ReconstructionTask<'a, B, M> {
@@ -62,7 +71,8 @@ impl<'a, B: Backend, M: Model<B> + ?Sized> ReconstructionTask<'a, B, M> {
             return Err(Error::Config("the training set is empty".into()));
         }
         let noise_rng = epoch_rng(cfg.seed, 1, NOISE_STREAM);
-        Ok(ReconstructionTask { backend, model, objective, train_x, test_x, dim, cfg, noise_rng })
+        let latent_seed = stream_seed(cfg.seed, 1, LATENT_STREAM);
+        Ok(ReconstructionTask { backend, model, objective, train_x, test_x, dim, cfg, noise_rng, latent_seed, step: 0 })
     }
 }
 
@@ -84,7 +94,14 @@ impl<B: Backend, M: Model<B> + ?Sized> Task<B> for ReconstructionTask<'_, B, M> 
         self.cfg.noise.apply(&mut input, &mut self.noise_rng);
         let target = Tensor::from_slice(self.backend, self.model.input_shape(rows), &clean, "batch target")?;
         let x = Tensor::from_slice(self.backend, self.model.input_shape(rows), &input, "batch input")?;
-        let fwd = self.model.forward(p, tape.constant(&x))?;
+        let fwd = if self.objective.variational.is_some() {
+            let code = self.model.code_shape(1).iter().product::<usize>() as u64;
+            let draw = Draw { seed: self.latent_seed, offset: self.step * self.cfg.batch_size as u64 * code };
+            self.model.forward_sampled(p, tape.constant(&x), draw)?
+        } else {
+            self.model.forward(p, tape.constant(&x))?
+        };
+        self.step += 1;
         Ok(self.objective.evaluate(tape, &fwd, &target)?.total)
     }
 
@@ -97,6 +114,18 @@ impl<B: Backend, M: Model<B> + ?Sized> Task<B> for ReconstructionTask<'_, B, M> 
             self.dim,
             self.cfg.batch_size.max(256),
         )?;
+        let elbo = match self.objective.variational {
+            Some(_) => Some(evaluate_elbo(
+                self.backend,
+                self.model,
+                self.objective.reconstruction,
+                self.test_x,
+                self.dim,
+                self.cfg.batch_size.max(256),
+                self.cfg.seed,
+            )?),
+            None => None,
+        };
         Ok(EpochMetrics {
             epoch: s.epoch,
             train_loss: s.train_loss,
@@ -107,6 +136,7 @@ impl<B: Backend, M: Model<B> + ?Sized> Task<B> for ReconstructionTask<'_, B, M> 
             jacobian_norm: eval.jacobian_norm,
             steps_per_sec: s.steps_per_sec,
             dispatches_per_step: s.dispatches_per_step,
+            elbo,
         })
     }
 
@@ -116,6 +146,8 @@ impl<B: Backend, M: Model<B> + ?Sized> Task<B> for ReconstructionTask<'_, B, M> 
 
     fn start_epoch(&mut self, epoch: usize) {
         self.noise_rng = epoch_rng(self.cfg.seed, epoch as u64, NOISE_STREAM);
+        self.latent_seed = stream_seed(self.cfg.seed, epoch as u64, LATENT_STREAM);
+        self.step = 0;
     }
 }
 
