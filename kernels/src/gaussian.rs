@@ -95,7 +95,10 @@ pub fn reparameterize_backward_with(
 }
 
 pub fn gaussian_kl_forward_with(level: SimdLevel, mu: &[f32], logvar: &[f32], rows: usize, cols: usize) -> f32 {
-    assert!(mu.len() == rows * cols && logvar.len() == rows * cols, "gaussian_kl_forward: lengths are not {rows}x{cols}");
+    assert!(
+        mu.len() == rows * cols && logvar.len() == rows * cols,
+        "gaussian_kl_forward: lengths are not {rows}x{cols}"
+    );
     dispatch!(level, gaussian_kl_forward_scalar, gaussian_kl_forward(mu, logvar, rows, cols))
 }
 
@@ -126,13 +129,7 @@ pub fn reparameterize_forward_scalar(mu: &[f32], logvar: &[f32], eps: &[f32], z:
     }
 }
 
-pub fn reparameterize_backward_scalar(
-    logvar: &[f32],
-    eps: &[f32],
-    dz: &[f32],
-    dmu: &mut [f32],
-    dlogvar: &mut [f32],
-) {
+pub fn reparameterize_backward_scalar(logvar: &[f32], eps: &[f32], dz: &[f32], dmu: &mut [f32], dlogvar: &mut [f32]) {
     dmu.copy_from_slice(dz);
     for (((d, &lv), &e), &g) in dlogvar.iter_mut().zip(logvar).zip(eps).zip(dz) {
         *d = reparam_grad_one(lv, e, g);

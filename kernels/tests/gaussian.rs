@@ -207,7 +207,12 @@ fn reparameterize_matches_f64_and_every_level_matches_scalar() {
             for i in 0..n {
                 // Relative to the two terms' sizes: mu + s eps may cancel.
                 let scale = mu[i].abs() as f64 + (sd[i] * eps[i] as f64).abs();
-                assert!((z[i] as f64 - want_z[i]).abs() <= 4e-7 * scale + 1e-30, "{what} z[{i}]: {} vs {}", z[i], want_z[i]);
+                assert!(
+                    (z[i] as f64 - want_z[i]).abs() <= 4e-7 * scale + 1e-30,
+                    "{what} z[{i}]: {} vs {}",
+                    z[i],
+                    want_z[i]
+                );
             }
             let (mut dmu, mut dlv) = (vec![f32::NAN; n], vec![f32::NAN; n]);
             g::reparameterize_backward_with(level, &lv, &eps, &dz, &mut dmu, &mut dlv);
@@ -269,7 +274,12 @@ fn kl_backward_is_the_gradient_of_the_forward() {
             // exp(lv) - 1 in f32 loses relative accuracy near lv = 0: bound by exp(lv)'s size.
             for i in 0..n {
                 let bound = 6e-7 * (dout as f64 * 0.5 * ((lv[i] as f64).exp() + 1.0) / r).abs();
-                assert!((dlv[i] as f64 - want_lv[i]).abs() <= bound, "{what} dlogvar[{i}]: {} vs {}", dlv[i], want_lv[i]);
+                assert!(
+                    (dlv[i] as f64 - want_lv[i]).abs() <= bound,
+                    "{what} dlogvar[{i}]: {} vs {}",
+                    dlv[i],
+                    want_lv[i]
+                );
             }
         }
         if n == 0 || n > 200 {

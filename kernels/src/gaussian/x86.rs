@@ -49,7 +49,12 @@ macro_rules! x86_kernels {
             }
 
             #[target_feature(enable = $feat)]
-            pub(in crate::gaussian) fn gaussian_kl_forward(mu: &[f32], logvar: &[f32], rows: usize, _cols: usize) -> f32 {
+            pub(in crate::gaussian) fn gaussian_kl_forward(
+                mu: &[f32],
+                logvar: &[f32],
+                rows: usize,
+                _cols: usize,
+            ) -> f32 {
                 let (one, mhalf) = (splat(1.0), splat(-0.5));
                 let term = |m: V, lv: V| vmul(mhalf, vsub(vsub(vadd(one, lv), vmul(m, m)), vexp(lv)));
                 kl_mean(sum2(mu, logvar, term, kl_term), rows)
