@@ -119,3 +119,13 @@ impl<B: Backend> Tensor<B> {
         Ok(Tensor { shape, buf: self.buf.clone() })
     }
 }
+
+/// A fresh tensor of standard normal draws `offset .. offset + numel` of stream `seed`: the
+/// same values on every backend (see [`GaussianOps::normal_fill`](crate::backend::GaussianOps::normal_fill)).
+/// Advance `offset` by `numel` per call to continue one stream. Not a tape op: the draws
+/// are constants (the noise of `autodiff::ops::reparameterize`).
+pub fn normal<B: Backend>(be: &B, shape: impl Into<Shape>, seed: u64, offset: u64) -> Result<Tensor<B>> {
+    let out = Tensor::empty(be, shape, "normal")?;
+    be.normal_fill(seed, offset, &out.buf, out.numel())?;
+    Ok(out)
+}

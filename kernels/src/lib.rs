@@ -12,6 +12,7 @@ pub mod activation;
 pub mod col2im;
 pub mod contractive;
 pub mod covariance;
+pub mod gaussian;
 pub mod im2col;
 pub mod layout;
 pub mod loss;

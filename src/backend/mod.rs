@@ -6,7 +6,7 @@
 //!
 //! The op set is split by family, one trait per kernel family: [`Core`] (memory), then
 //! [`MatmulOps`], [`ReduceOps`], [`ActivationOps`], [`LossOps`], [`ContractiveOps`],
-//! [`ConvOps`], [`PoolOps`] and [`OptimOps`]. [`Backend`] is their sum, implemented for
+//! [`GaussianOps`], [`ConvOps`], [`PoolOps`] and [`OptimOps`]. [`Backend`] is their sum, implemented for
 //! every type that implements them all. `cpu/<family>.rs` and `gpu/<family>.rs` each
 //! implement one family. Generic code takes `B: Backend`; code that calls ops on a
 //! concrete `CpuBackend` / `GpuBackend` imports the traits with
@@ -239,6 +239,58 @@ pub trait ContractiveOps: Core {
     ) -> Result<()>;
 }
 
+/// `kernels/src/gaussian.rs`, `shaders/gaussian.wgsl`: the variational autoencoder's
+/// normal draws, reparameterization and KL divergence.
+// Kernel entry points take their buffers and every dimension explicitly, like the CPU
+// kernels and the shaders they mirror, so long argument lists are the design.
+#[allow(clippy::too_many_arguments)]
+pub trait GaussianOps: Core {
+    /// `out[i]` = standard normal draw number `offset + i` of stream `seed`
+    /// (Philox4x32-10 + Box-Muller, counter-based: the same values on every backend, for
+    /// any `len` and any split of `[offset, offset + len)` into fills).
+    fn normal_fill(&self, seed: u64, offset: u64, out: &Self::Buf, len: usize) -> Result<()>;
+    /// `z = mu + exp(0.5 logvar) * eps` over `len` elements.
+    fn reparameterize_forward(
+        &self,
+        mu: &Self::Buf,
+        logvar: &Self::Buf,
+        eps: &Self::Buf,
+        z: &Self::Buf,
+        len: usize,
+    ) -> Result<()>;
+    /// `dmu = dz`, `dlogvar = dz * 0.5 * exp(0.5 logvar) * eps` (both overwritten).
+    fn reparameterize_backward(
+        &self,
+        logvar: &Self::Buf,
+        eps: &Self::Buf,
+        dz: &Self::Buf,
+        dmu: &Self::Buf,
+        dlogvar: &Self::Buf,
+        len: usize,
+    ) -> Result<()>;
+    /// `out[0] = (1/rows) sum -0.5 (1 + lv - mu^2 - exp(lv))` over `[rows, cols]`: the batch
+    /// mean of `KL(N(mu, exp(lv)) || N(0, I))`; 0 for an empty batch.
+    fn gaussian_kl_forward(
+        &self,
+        mu: &Self::Buf,
+        logvar: &Self::Buf,
+        out: &Self::Buf,
+        rows: usize,
+        cols: usize,
+    ) -> Result<()>;
+    /// `dmu = dout[0] mu / rows`, `dlogvar = dout[0] 0.5 (exp(lv) - 1) / rows` (overwritten).
+    fn gaussian_kl_backward(
+        &self,
+        mu: &Self::Buf,
+        logvar: &Self::Buf,
+        dout: &Self::Buf,
+        dmu: &Self::Buf,
+        dlogvar: &Self::Buf,
+        rows: usize,
+        cols: usize,
+    ) -> Result<()>;
+}
+
 /// Conv data movement: `im2col`, `col2im` and `layout` (`kernels/src/<stem>.rs`,
 /// `shaders/<stem>.wgsl`).
 pub trait ConvOps: Core {
@@ -291,18 +343,28 @@ pub trait OptimOps: Core {
 /// The whole op set: every family. Implemented for any type that implements them all, so a
 /// backend only implements the family traits.
 pub trait Backend:
-    Core + MatmulOps + ReduceOps + ActivationOps + LossOps + ContractiveOps + ConvOps + PoolOps + OptimOps
+    Core + MatmulOps + ReduceOps + ActivationOps + LossOps + ContractiveOps + GaussianOps + ConvOps + PoolOps + OptimOps
 {
 }
 
 impl<T> Backend for T where
-    T: Core + MatmulOps + ReduceOps + ActivationOps + LossOps + ContractiveOps + ConvOps + PoolOps + OptimOps
+    T: Core
+        + MatmulOps
+        + ReduceOps
+        + ActivationOps
+        + LossOps
+        + ContractiveOps
+        + GaussianOps
+        + ConvOps
+        + PoolOps
+        + OptimOps
 {
 }
 
 /// The traits, for calling ops on a concrete backend: `use autoenc::backend::prelude::*;`.
 pub mod prelude {
     pub use super::{
-        ActivationOps, Backend, ContractiveOps, ConvOps, Core, LossOps, MatmulOps, OptimOps, PoolOps, ReduceOps,
+        ActivationOps, Backend, ContractiveOps, ConvOps, Core, GaussianOps, LossOps, MatmulOps, OptimOps, PoolOps,
+        ReduceOps,
     };
 }

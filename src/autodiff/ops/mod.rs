@@ -16,15 +16,18 @@ use crate::tensor::{Shape, Tensor};
 mod conv;
 mod dense;
 mod elementwise;
+mod gaussian;
 mod loss;
 mod pool;
 mod reduce;
 mod shape;
 
+pub use crate::tensor::normal;
 pub use conv::{conv2d, conv2d_activation, conv_transpose2d, conv_transpose2d_activation, ConvParams};
 pub use dense::{bias_activation, bias_add, linear, linear_activation, matmul};
 use elementwise::push_activation;
 pub use elementwise::{activation, add, mul, scale};
+pub use gaussian::{gaussian_kl, reparameterize};
 pub use loss::{contractive_penalty, kl_sparsity, l1_penalty, loss};
 pub use pool::{max_pool2d, upsample2d};
 pub use reduce::{mean_rows, sum_all};

@@ -8,7 +8,7 @@
 //! One file per op family implements that family's trait as the host side of its
 //! shaders: `matmul.rs` ([`MatmulOps`]), `reduce.rs` ([`ReduceOps`]), `activation.rs`
 //! ([`ActivationOps`]), `loss.rs` ([`LossOps`]), `contractive.rs` ([`ContractiveOps`]),
-//! `conv.rs` ([`ConvOps`]: im2col, col2im, layout), `pool.rs` ([`PoolOps`]: pool,
+//! `gaussian.rs` ([`GaussianOps`]), `conv.rs` ([`ConvOps`]: im2col, col2im, layout), `pool.rs` ([`PoolOps`]: pool,
 //! upsample), `optim.rs` ([`OptimOps`]).
 //!
 //! # How to add a kernel
@@ -54,6 +54,7 @@ mod consts;
 mod context;
 mod contractive;
 mod conv;
+mod gaussian;
 mod loss;
 mod matmul;
 mod memory;
