@@ -8,6 +8,10 @@
 //! (28 -> 14 -> 7), flattened, then the dense part. Decoder (both): code -> the hidden
 //! widths reversed (ReLU) -> input, sigmoid output (the loss uses its logits).
 //!
+//! The dense layers are initialised as PyTorch's `nn.Linear` (weights and biases from
+//! U(+-1/sqrt(fan_in))), the reference recipe's init; with He init and zero biases the
+//! 784-400-20 recipe ends ~1 nat worse (106.3-106.5 against 105.2-105.7 over 3 seeds).
+//!
 //! The objective (src/models/objective.rs) is the negative ELBO: the reconstruction
 //! cross-entropy summed over pixels plus beta * KL(q(z|x) || N(0, I)), per image.
 
@@ -127,9 +131,8 @@ impl<B: Backend> VariationalAutoencoder<B> {
             )?);
         }
         let last = *widths.last().expect("features");
-        let id = Activation::Identity;
-        let mu = Linear::new(&mut params, backend, &mut rng, "encoder.mu", last, config.code, id)?;
-        let logvar = Linear::new(&mut params, backend, &mut rng, "encoder.logvar", last, config.code, id)?;
+        let mu = Linear::fan_in_uniform(&mut params, backend, &mut rng, "encoder.mu", last, config.code)?;
+        let logvar = Linear::fan_in_uniform(&mut params, backend, &mut rng, "encoder.logvar", last, config.code)?;
         // The decoder mirrors the dense widths and ends at the pixels.
         let mut back: Vec<usize> = std::iter::once(config.code).chain(config.hidden.iter().rev().copied()).collect();
         back.push(config.input());

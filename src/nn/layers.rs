@@ -56,6 +56,22 @@ impl Linear {
         Ok(Linear { w, b, inputs, outputs })
     }
 
+    /// Weight and bias both drawn from `U(-1/sqrt(inputs), 1/sqrt(inputs))`, PyTorch's
+    /// `nn.Linear` default (the models that follow a PyTorch recipe use it).
+    pub fn fan_in_uniform<B: Backend>(
+        params: &mut Params<B>,
+        backend: &B,
+        rng: &mut StdRng,
+        name: &str,
+        inputs: usize,
+        outputs: usize,
+    ) -> Result<Self> {
+        let (fan, init) = ((inputs, outputs), Init::FanInUniform);
+        let w = params.add(backend, rng, format!("{name}.weight"), &[outputs, inputs], init, fan)?;
+        let b = params.add(backend, rng, format!("{name}.bias"), &[outputs], init, fan)?;
+        Ok(Linear { w, b, inputs, outputs })
+    }
+
     /// The pre-activation `z`.
     pub fn forward<B: Backend>(&self, p: &Bound<B>, x: Var) -> Result<Var> {
         ops::linear(p.tape, x, p.var(self.w), p.var(self.b))

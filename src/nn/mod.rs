@@ -25,6 +25,9 @@ pub enum Init {
     Xavier,
     /// He/Kaiming uniform, `a = sqrt(6 / fan_in)`: relu family.
     He,
+    /// `U(-a, a)`, `a = 1 / sqrt(fan_in)`: PyTorch's default for `nn.Linear` and `nn.Conv2d`,
+    /// weights and biases alike (kaiming_uniform with a = sqrt(5) is this bound).
+    FanInUniform,
     Zeros,
 }
 
@@ -53,12 +56,12 @@ impl<B: Backend> Params<B> {
         let n: usize = shape.iter().product();
         let data: Vec<f32> = match init {
             Init::Zeros => vec![0.0; n],
-            Init::Xavier | Init::He => {
+            Init::Xavier | Init::He | Init::FanInUniform => {
                 let (fan_in, fan_out) = fan;
-                let a = if init == Init::Xavier {
-                    (6.0 / (fan_in + fan_out) as f64).sqrt()
-                } else {
-                    (6.0 / fan_in as f64).sqrt()
+                let a = match init {
+                    Init::Xavier => (6.0 / (fan_in + fan_out) as f64).sqrt(),
+                    Init::He => (6.0 / fan_in as f64).sqrt(),
+                    _ => (1.0 / fan_in as f64).sqrt(),
                 } as f32;
                 (0..n).map(|_| rng.random_range(-a..a)).collect()
             }
