@@ -128,8 +128,9 @@ pub fn fit_from<B: Backend, T: Task<B>>(
             weight_sum += rows;
             pending += 1;
             // The run's first step is read alone: its loss (before any update) is the
-            // baseline an exploding loss is measured against.
-            let baseline = epoch == first_epoch && step == 0;
+            // baseline an exploding loss is measured against. Only in epoch 1, so a resumed
+            // run groups its read-backs (and rounds its sums) as an uninterrupted one does.
+            let baseline = epoch == 1 && step == 0;
             if baseline || pending == cfg.check_every || step + 1 == steps_per_epoch {
                 let window = backend.download(&acc)?[0] as f64;
                 acc = backend.zeros(1, "loss window sum")?;
