@@ -8,6 +8,7 @@
 
 pub mod checkpoint_state;
 mod spec;
+pub mod stacked_state;
 pub mod staging;
 
 pub use spec::{Architecture, RunSpec, TrainingSpec};
