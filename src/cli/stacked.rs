@@ -254,7 +254,7 @@ impl<'a> Plan<'a> {
 
     /// A phase of `epochs` checkpoints after `epoch`: every --save-every epochs and after its last.
     fn checkpoint_due(&self, epoch: usize, epochs: usize) -> bool {
-        epoch % self.save_every == 0 || epoch == epochs
+        epoch.is_multiple_of(self.save_every) || epoch == epochs
     }
 
     /// Trains every phase from `resume`'s checkpoint (or from the start), checkpointing
