@@ -213,6 +213,16 @@ fn a_killed_and_resumed_run_matches_an_uninterrupted_one_bit_for_bit() {
     );
     assert!(oa.tensors == ob.tensors, "Adam moments differ after resuming");
     assert_eq!(oa.meta("step"), ob.meta("step"));
+    // curves.png is drawn from every row of metrics.csv, the epochs before the kill too.
+    assert_same_pictures(&whole, &resumed, &["curves.png", "latent.png", "reconstructions.png", "denoising.png"]);
+}
+
+/// The pictures `names` of two runs are the same bytes.
+fn assert_same_pictures(whole: &Path, resumed: &Path, names: &[&str]) {
+    for name in names {
+        let (a, b) = (std::fs::read(whole.join(name)).unwrap(), std::fs::read(resumed.join(name)).unwrap());
+        assert!(a == b, "{name} of the resumed run differs from the uninterrupted run's");
+    }
 }
 
 // Stacked runs: greedy pretraining of two layers (3 epochs each), then the supervised phase
@@ -303,6 +313,7 @@ fn assert_same_stacked_run(whole: &Path, resumed: &Path, what: &str) {
         let (a, b) = (checkpoint::load(&whole.join(file)).unwrap(), checkpoint::load(&resumed.join(file)).unwrap());
         assert!(a == b, "{what}: {file} differs");
     }
+    assert_same_pictures(whole, resumed, &["curves.png", "latent.png"]);
 }
 
 /// The stage checkpoint `n` of a stacked run of [`STACKED`] ends, with --save-every 1.
@@ -426,4 +437,22 @@ fn sigkill_of_a_stacked_run_at_random_moments_then_resume_ends_as_an_uninterrupt
     eprintln!("{kills} kills; checkpoints they left: {stages:?}");
     stages.dedup();
     assert!(midway > 0, "no kill landed inside the run's phases: {stages:?}");
+}
+
+#[test]
+fn metrics_csv_reads_back_as_the_rows_written() {
+    use autoenc::run::{parse_metrics, METRICS_HEADER};
+    let text = format!(
+        "{METRICS_HEADER}\n1,0.671386,0.650000,160.5000,0.004,0.50000,,2339.00,\n\
+         2,0.612603,0.570266,134.4670,0.003,0.25000,7.12500,2708.10,41.5\nnot,a,row\n"
+    );
+    let rows = parse_metrics(&text);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let (a, b) = (&rows[0], &rows[1]);
+    assert_eq!((a.epoch, a.train_loss, a.test_loss, a.test_sse_per_image), (1, 0.671386, 0.65, 160.5));
+    assert_eq!(
+        (a.seconds, a.mean_code, a.jacobian_norm, a.steps_per_sec, a.dispatches_per_step),
+        (0.004, 0.5, None, 2339.0, None)
+    );
+    assert_eq!((b.epoch, b.jacobian_norm, b.dispatches_per_step), (2, Some(7.125), Some(41.5)));
 }

@@ -166,7 +166,6 @@ impl Plan<'_> {
         let out = writer.dir().to_path_buf();
         // The same test images (corrupted once, with the run's seed) are shown after every epoch.
         let shown = pictures::Shown::new(data, &cfg.noise, spec.training.seed);
-        let mut so_far = Vec::new();
         let result = train::train_from(
             backend,
             model,
@@ -177,7 +176,7 @@ impl Plan<'_> {
             &cfg,
             resume,
             &mut |m, end| {
-                pictures::after_epoch(&mut writer, &mut so_far, backend, model, data, &shown, m)?;
+                pictures::after_epoch(&mut writer, backend, model, data, &shown, m)?;
                 if end.epoch % save_every == 0 || end.epoch == cfg.epochs {
                     writer.save_model(backend, model.params())?;
                     checkpoint_state::save(&mut writer, backend, model.params(), end.epoch, end.optimizer)?;
