@@ -171,6 +171,15 @@ impl OnBackend for ResumeJob<'_> {
         let plan = Plan::from_spec(&run.spec, self.data, self.args)?;
         let state = SavedState::open(&run.dir)?;
         let (stage, epoch) = (Stage::of(&state)?, state.epoch()?);
+        if let Stage::Pretrain { layer } = stage {
+            if layer + 1 >= plan.widths.len() {
+                return Err(Error::Checkpoint(format!(
+                    "{}: the checkpoint is in the pretraining of layer {layer}, but the run has {} layers",
+                    state.path().display(),
+                    plan.widths.len() - 1
+                )));
+            }
+        }
         let (name, epochs) = match stage {
             Stage::Pretrain { layer } => (format!("pretraining of layer {layer}"), plan.pre_cfg.epochs),
             Stage::Supervised => (plan.phase().to_string(), plan.finetune_epochs),
