@@ -10,6 +10,7 @@
 use super::args::TrainArgs;
 use super::backend::OnBackend;
 use super::pictures;
+use super::stacked_metrics::StackedMetrics;
 use super::train::kept_checkpoint;
 use autoenc::backend::prelude::*;
 use autoenc::data::datasets::Dataset;
@@ -18,82 +19,12 @@ use autoenc::models::ae::DenseAutoencoder;
 use autoenc::models::objective::{Objective, Reconstruction};
 use autoenc::models::stacked::{layer_config, Classifier};
 use autoenc::optim::Optimizer;
-use autoenc::plots::{Panel, Series};
 use autoenc::run::checkpoint_state::{self, SavedState};
 use autoenc::run::stacked_state::{self, Stage};
 use autoenc::run::{Architecture, RunSpec, RunWriter, SavedRun, METRICS_FILE};
-use autoenc::train::{self, ClassifierEpoch, EpochMetrics, TrainConfig};
+use autoenc::train::{self, ClassifierEpoch, TrainConfig};
 use autoenc::{Error, Result};
 use std::process::ExitCode;
-
-// train_objective is the phase's objective: the layer's reconstruction loss (plus any
-// contractive penalty) while pretraining, the cross-entropy while classifying.
-const HEADER: &str = "phase,layer,epoch,train_objective,test_recon_loss,test_error,seconds\n";
-
-/// metrics.csv of a stacked run: pretraining rows (per layer) then classifier rows.
-/// curves.png is drawn from this text, so a resumed run's curves show every epoch.
-struct StackedMetrics {
-    text: String,
-}
-
-impl StackedMetrics {
-    fn pretrain(&mut self, writer: &mut RunWriter, layer: usize, m: &EpochMetrics) -> Result<()> {
-        self.text.push_str(&format!(
-            "pretrain,{layer},{},{:.6},{:.6},,{:.3}\n",
-            m.epoch, m.train_loss, m.test_loss, m.seconds
-        ));
-        self.write(writer)
-    }
-
-    fn classifier(&mut self, writer: &mut RunWriter, phase: &str, m: &ClassifierEpoch) -> Result<()> {
-        self.text
-            .push_str(&format!("{phase},,{},{:.6},,{:.5},{:.3}\n", m.epoch, m.train_loss, m.test_error, m.seconds));
-        self.write(writer)
-    }
-
-    fn write(&self, writer: &mut RunWriter) -> Result<()> {
-        writer.write_metrics_text(&self.text)?;
-        pictures::write_curves(writer, &curve_panels(&self.text))
-    }
-}
-
-/// The three panels of a stacked run's curves.png, from its metrics.csv text.
-fn curve_panels(text: &str) -> Vec<Panel> {
-    let mut pretrain: Vec<(Series, Series)> = Vec::new();
-    let (mut loss, mut error) = (Series::new("train_objective"), Series::new("test_error"));
-    for row in text.lines().skip(1) {
-        let f: Vec<&str> = row.split(',').collect();
-        let num = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok());
-        let (Some(epoch), Some(objective)) = (num(2), num(3)) else { continue };
-        if f[0] == "pretrain" {
-            let Ok(layer) = f[1].parse::<usize>() else { continue };
-            while pretrain.len() <= layer {
-                let l = pretrain.len();
-                pretrain.push((
-                    Series::new(&format!("layer {l} train_objective")),
-                    Series::new(&format!("layer {l} test_recon_loss")),
-                ));
-            }
-            pretrain[layer].0.points.push((epoch, objective));
-            pretrain[layer].1.points.extend(num(4).map(|v| (epoch, v)));
-        } else {
-            loss.name = format!("{} train_objective (cross-entropy)", f[0]);
-            loss.points.push((epoch, objective));
-            error.points.extend(num(5).map(|v| (epoch, v)));
-        }
-    }
-    let panel = |title: &str, y: &str, series: Vec<Series>| Panel {
-        title: title.into(),
-        x_label: "epoch".into(),
-        y_label: y.into(),
-        series,
-    };
-    vec![
-        panel("greedy pretraining, per layer", "loss", pretrain.into_iter().flat_map(|(a, b)| [a, b]).collect()),
-        panel("classifier loss", "cross-entropy", vec![loss]),
-        panel("classifier test error", "fraction misclassified", vec![error]),
-    ]
-}
 
 pub fn run(args: TrainArgs) -> Result<ExitCode> {
     let data = args.load_data()?;
@@ -212,6 +143,9 @@ impl Resumed<'_> {
     }
 }
 
+/// The pretrained stack and the top codes of the training and test sets.
+type Pretrained<B> = (Vec<DenseAutoencoder<B>>, Vec<f32>, Vec<f32>);
+
 /// A stacked training as its [`RunSpec`] describes it (the same for a fresh run and a
 /// resumed one), plus the flags that only steer the loop.
 struct Plan<'a> {
@@ -291,10 +225,25 @@ impl<'a> Plan<'a> {
         writer: &mut RunWriter,
         resume: Option<&Resumed>,
     ) -> Result<(Vec<ClassifierEpoch>, &'static str)> {
+        let mut metrics = StackedMetrics::new(resume.map(|r| r.metrics.clone()));
+        let (stack, xs, ts) = self.pretrain_stack(backend, writer, &mut metrics, resume)?;
+        let history = self.supervise(backend, writer, &mut metrics, resume, &stack, (&xs, &ts))?;
+        Ok((history, self.phase()))
+    }
+
+    /// Greedy pretraining: each AE learns to reconstruct the codes of the one below. The
+    /// layers finished before `resume`'s checkpoint come back from pretrained.safetensors,
+    /// the layer in progress from its checkpoint. Returns the stack and the top codes of
+    /// the training and test sets.
+    fn pretrain_stack<B: Backend>(
+        &self,
+        backend: &B,
+        writer: &mut RunWriter,
+        metrics: &mut StackedMetrics,
+        resume: Option<&Resumed>,
+    ) -> Result<Pretrained<B>> {
         let (data, widths) = (self.data, &self.widths);
         let start = resume.map(|r| r.stage).unwrap_or(Stage::Pretrain { layer: 0 });
-        let mut metrics = StackedMetrics { text: resume.map(|r| r.metrics.clone()).unwrap_or_else(|| HEADER.into()) };
-        // The layers finished before the checkpoint come back from pretrained.safetensors.
         let pretrained = match (resume, start) {
             (Some(r), Stage::Supervised) | (Some(r), Stage::Pretrain { layer: 1.. }) => {
                 Some(stacked_state::open_pretrained(&r.run.dir)?)
@@ -302,8 +251,6 @@ impl<'a> Plan<'a> {
             _ => None,
         };
         let (_, latent_labels) = pictures::latent_sample(data);
-
-        // Greedy: each AE learns to reconstruct the codes of the one below.
         let (mut xs, mut ts) = (data.train_x.clone(), data.test_x.clone());
         let mut stack: Vec<DenseAutoencoder<B>> = Vec::new();
         for layer in 0..widths.len() - 1 {
@@ -357,7 +304,21 @@ impl<'a> Plan<'a> {
                 stacked_state::save_pretrained(writer, backend, &params)?;
             }
         }
+        Ok((stack, xs, ts))
+    }
 
+    /// The supervised phase on the pretrained `stack` (whose top codes are `codes`), from
+    /// `resume`'s checkpoint if it is in this phase; the classifier is staged as the model.
+    fn supervise<B: Backend>(
+        &self,
+        backend: &B,
+        writer: &mut RunWriter,
+        metrics: &mut StackedMetrics,
+        resume: Option<&Resumed>,
+        stack: &[DenseAutoencoder<B>],
+        codes: (&[f32], &[f32]),
+    ) -> Result<Vec<ClassifierEpoch>> {
+        let data = self.data;
         let fine_cfg = TrainConfig {
             epochs: self.finetune_epochs,
             lr: self.finetune_lr,
@@ -368,16 +329,18 @@ impl<'a> Plan<'a> {
         let seed = self.pre_cfg.seed;
         let (mut clf, train_x, test_x) = if self.classifier_only {
             // The stack stays frozen: its codes are computed once and only the head learns.
-            (Classifier::from_pretrained(backend, &[], *widths.last().unwrap_or(&1), data.classes, seed)?, &xs, &ts)
+            let top = *self.widths.last().unwrap_or(&1);
+            (Classifier::from_pretrained(backend, &[], top, data.classes, seed)?, codes.0, codes.1)
         } else {
-            (Classifier::from_pretrained(backend, &stack, data.dim(), data.classes, seed)?, &data.train_x, &data.test_x)
+            let clf = Classifier::from_pretrained(backend, stack, data.dim(), data.classes, seed)?;
+            (clf, &data.train_x[..], &data.test_x[..])
         };
         let from = match resume {
-            Some(r) if start == Stage::Supervised => Some(r.load(backend, &mut clf.params)?),
+            Some(r) if r.stage == Stage::Supervised => Some(r.load(backend, &mut clf.params)?),
             _ => None,
         };
-        let train = (&train_x[..], &data.train_y[..]);
-        let test = (&test_x[..], &data.test_y[..]);
+        let train = (train_x, &data.train_y[..]);
+        let test = (test_x, &data.test_y[..]);
         let meta = Stage::Supervised.meta();
         let history =
             train::train_classifier_from(backend, &clf, train, test, phase, &fine_cfg, from, &mut |m, end| {
@@ -397,6 +360,6 @@ impl<'a> Plan<'a> {
                 Optimizer::new(backend, &clf.params, fine_cfg.optimizer, fine_cfg.lr, fine_cfg.weight_decay)?;
             checkpoint_state::save_with(writer, backend, &clf.params, 0, &optimizer, &meta)?;
         }
-        Ok((history, phase))
+        Ok(history)
     }
 }
