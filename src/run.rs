@@ -8,6 +8,7 @@
 
 pub mod checkpoint_state;
 mod spec;
+pub mod stacked_state;
 pub mod staging;
 
 pub use spec::{Architecture, RunSpec, TrainingSpec};
@@ -132,6 +133,13 @@ impl RunWriter {
         written
     }
 
+    /// The rows of metrics.csv so far (a resumed run's included), read back from the text
+    /// written: what curves.png draws, so a resumed run's curves show every epoch, exactly
+    /// as an uninterrupted run's do.
+    pub fn metrics_history(&self) -> Vec<EpochMetrics> {
+        parse_metrics(&self.metrics)
+    }
+
     /// Rewrites metrics.csv with `text` (runs whose rows are not [`EpochMetrics`]).
     pub fn write_metrics_text(&mut self, text: &str) -> Result<()> {
         self.put_file(METRICS_FILE, text.as_bytes())
@@ -170,6 +178,31 @@ impl RunWriter {
         }
         Ok(())
     }
+}
+
+/// The rows of a metrics.csv written by [`RunWriter::append_metrics`], with the values as
+/// rounded there. The header, and any row that is not one of those, is skipped.
+pub fn parse_metrics(text: &str) -> Vec<EpochMetrics> {
+    let row = |line: &str| -> Option<EpochMetrics> {
+        let f: Vec<&str> = line.split(',').collect();
+        if f.len() != METRICS_HEADER.split(',').count() {
+            return None;
+        }
+        let num = |i: usize| f[i].parse::<f64>().ok();
+        let optional = |i: usize| if f[i].is_empty() { Some(None) } else { num(i).map(Some) };
+        Some(EpochMetrics {
+            epoch: f[0].parse().ok()?,
+            train_loss: num(1)?,
+            test_loss: num(2)?,
+            test_sse_per_image: num(3)?,
+            seconds: num(4)?,
+            mean_code: num(5)?,
+            jacobian_norm: optional(6)?,
+            steps_per_sec: num(7)?,
+            dispatches_per_step: optional(8)?,
+        })
+    };
+    text.lines().filter_map(row).collect()
 }
 
 /// A finished run directory: its spec (config.json, checked against the checkpoint's

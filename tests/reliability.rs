@@ -3,6 +3,7 @@
 //! on the CPU), divergence. Small data so the whole file runs in seconds.
 
 use autoenc::io::checkpoint;
+use autoenc::run::stacked_state::PRETRAINED_FILE;
 use autoenc::run::{checkpoint_state::OPTIMIZER_FILE, SavedRun, METRICS_FILE, MODEL_FILE};
 use rand::{Rng, SeedableRng};
 use std::path::{Path, PathBuf};
@@ -212,4 +213,246 @@ fn a_killed_and_resumed_run_matches_an_uninterrupted_one_bit_for_bit() {
     );
     assert!(oa.tensors == ob.tensors, "Adam moments differ after resuming");
     assert_eq!(oa.meta("step"), ob.meta("step"));
+    // curves.png is drawn from every row of metrics.csv, the epochs before the kill too.
+    assert_same_pictures(&whole, &resumed, &["curves.png", "latent.png", "reconstructions.png", "denoising.png"]);
+}
+
+/// The pictures `names` of two runs are the same bytes.
+fn assert_same_pictures(whole: &Path, resumed: &Path, names: &[&str]) {
+    for name in names {
+        let (a, b) = (std::fs::read(whole.join(name)).unwrap(), std::fs::read(resumed.join(name)).unwrap());
+        assert!(a == b, "{name} of the resumed run differs from the uninterrupted run's");
+    }
+}
+
+// Stacked runs: greedy pretraining of two layers (3 epochs each), then the supervised phase
+// (3 epochs). With --save-every 1 the checkpoints are numbered 1-3 (layer 0), 4-6 (layer 1)
+// and 7-9 (fine-tuning or the classifier alone).
+const STACKED: [&str; 22] = [
+    "train",
+    "--model",
+    "stacked",
+    "--layers",
+    "784,32,16",
+    "--pretrain-epochs",
+    "3",
+    "--finetune-epochs",
+    "3",
+    "--limit-train",
+    "256",
+    "--limit-test",
+    "32",
+    "--batch-size",
+    "32",
+    "--seed",
+    "5",
+    "--backend",
+    "cpu",
+    "--no-progress",
+    "--check-every",
+    "3",
+];
+const STACKED_PRETRAIN_EPOCHS: usize = 3;
+
+fn stacked_args<'a>(out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    [&STACKED[..], &["--out", out], extra].concat()
+}
+
+/// Where a stacked run's checkpoint stands: phase ("pretrain" or "supervised"), layer (while
+/// pretraining) and the epoch within the phase.
+type StackedStage = (String, Option<usize>, usize);
+
+/// The [`StackedStage`] of a stacked run's checkpoint, from optimizer.safetensors.
+fn stacked_stage(dir: &Path) -> StackedStage {
+    let ck = checkpoint::load(&dir.join(OPTIMIZER_FILE)).expect("optimizer state loads");
+    let phase = ck.meta("phase").expect("phase metadata").to_string();
+    let layer = ck.meta("layer").map(|l| l.parse().unwrap());
+    (phase, layer, ck.meta("epoch").expect("epoch metadata").parse().unwrap())
+}
+
+/// A stacked checkpoint is complete: config and model agree, metrics.csv has one row per
+/// epoch trained up to the checkpoint, pretrained.safetensors holds every layer finished
+/// before the phase in progress (and its values match the stage), no temporary files.
+fn assert_stacked_consistent(dir: &Path, layers: usize) -> StackedStage {
+    SavedRun::open(dir).unwrap_or_else(|e| panic!("{} does not load: {e}", dir.display()));
+    let stage = stacked_stage(dir);
+    let (finished_layers, rows) = match &stage {
+        (p, Some(layer), epoch) if p == "pretrain" => (*layer, layer * STACKED_PRETRAIN_EPOCHS + epoch),
+        (p, None, epoch) if p == "supervised" => (layers, layers * STACKED_PRETRAIN_EPOCHS + epoch),
+        other => panic!("unexpected stage {other:?}"),
+    };
+    let metrics = std::fs::read_to_string(dir.join(METRICS_FILE)).unwrap();
+    assert_eq!(metrics.lines().count(), rows + 1, "metrics.csv rows vs checkpoint {stage:?}: {metrics}");
+    let pretrained = dir.join(PRETRAINED_FILE);
+    if finished_layers > 0 {
+        let ck = checkpoint::load(&pretrained).expect("pretrained layers load");
+        for l in 0..layers {
+            let has = ck.tensors.keys().any(|k| k.starts_with(&format!("layer{l}.")));
+            assert_eq!(has, l < finished_layers, "layer {l} in {PRETRAINED_FILE} at {stage:?}");
+        }
+    } else {
+        assert!(!pretrained.exists(), "{PRETRAINED_FILE} before any layer finished");
+    }
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        assert!(!e.file_name().to_string_lossy().ends_with(".tmp"), "temporary file {:?} in the run", e.path());
+    }
+    stage
+}
+
+/// Two stacked runs ended the same: metrics (all but the timing column), weights, the
+/// pretrained layers and the optimizer state (buffers, step, epoch and phase).
+fn assert_same_stacked_run(whole: &Path, resumed: &Path, what: &str) {
+    let columns = |dir: &Path| -> Vec<Vec<String>> {
+        let text = std::fs::read_to_string(dir.join(METRICS_FILE)).unwrap();
+        text.lines().map(|l| l.split(',').take(6).map(str::to_string).collect()).collect()
+    };
+    assert_eq!(columns(resumed), columns(whole), "{what}: metrics.csv differs");
+    let (a, b) = (SavedRun::open(whole).unwrap(), SavedRun::open(resumed).unwrap());
+    assert!(a.checkpoint.tensors == b.checkpoint.tensors, "{what}: weights differ");
+    for file in [PRETRAINED_FILE, OPTIMIZER_FILE] {
+        let (a, b) = (checkpoint::load(&whole.join(file)).unwrap(), checkpoint::load(&resumed.join(file)).unwrap());
+        assert!(a == b, "{what}: {file} differs");
+    }
+    assert_same_pictures(whole, resumed, &["curves.png", "latent.png"]);
+}
+
+/// The stage checkpoint `n` of a stacked run of [`STACKED`] ends, with --save-every 1.
+fn stage_of_checkpoint(n: usize) -> StackedStage {
+    let e = STACKED_PRETRAIN_EPOCHS;
+    match n {
+        1..=3 => ("pretrain".into(), Some(0), n),
+        4..=6 => ("pretrain".into(), Some(1), n - e),
+        _ => ("supervised".into(), None, n - 2 * e),
+    }
+}
+
+/// Trains [`STACKED`] with `extra` uninterrupted, then for each checkpoint in `kills`: a run
+/// SIGKILLed just after publishing it (the fault hook), checked, resumed with
+/// `train --resume DIR` plus the loop flags among `extra` (`--save-every`), and compared
+/// bit for bit with the uninterrupted one.
+fn stacked_kill_and_resume(name: &str, extra: &[&str], kills: &[(usize, StackedStage)]) {
+    use std::os::unix::process::ExitStatusExt;
+    let root = temp_dir(name);
+    let whole = root.join("whole");
+    let out = run(&stacked_args(whole.to_str().unwrap(), extra));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let resume_flags = match extra.iter().position(|&f| f == "--save-every") {
+        Some(i) => &extra[i..i + 2],
+        None => &[][..],
+    };
+    for (n, expected) in kills {
+        let dir = root.join(format!("killed-{n}"));
+        let killed = autoenc()
+            .args(stacked_args(dir.to_str().unwrap(), extra))
+            .env("AUTOENC_TEST_KILL_AFTER_CHECKPOINT", n.to_string())
+            .output()
+            .unwrap();
+        assert_eq!(killed.status.signal(), Some(9), "checkpoint {n}: not killed: {}", stderr(&killed));
+        let stage = assert_stacked_consistent(&dir, 2);
+        assert_eq!(&stage, expected, "checkpoint {n}");
+        let resumed = run(&[
+            &["train", "--resume", dir.to_str().unwrap(), "--no-progress", "--backend", "cpu"][..],
+            resume_flags,
+        ]
+        .concat());
+        assert!(resumed.status.success(), "checkpoint {n}: {}", stderr(&resumed));
+        assert_same_stacked_run(&whole, &dir, &format!("killed after checkpoint {n} {expected:?}"));
+    }
+}
+
+#[test]
+fn a_stacked_run_killed_in_the_pretraining_of_its_first_layer_resumes_bit_identically() {
+    let kills: Vec<_> = (1..=3).map(|n| (n, stage_of_checkpoint(n))).collect();
+    stacked_kill_and_resume("stacked-layer0", &[], &kills);
+}
+
+#[test]
+fn a_stacked_run_killed_in_the_pretraining_of_its_second_layer_resumes_bit_identically() {
+    let kills: Vec<_> = (4..=6).map(|n| (n, stage_of_checkpoint(n))).collect();
+    stacked_kill_and_resume("stacked-layer1", &[], &kills);
+}
+
+#[test]
+fn a_stacked_run_killed_in_fine_tuning_resumes_bit_identically() {
+    // Checkpoint 9 is the last: the resumed run finds it complete.
+    let kills: Vec<_> = (7..=9).map(|n| (n, stage_of_checkpoint(n))).collect();
+    stacked_kill_and_resume("stacked-finetune", &[], &kills);
+}
+
+#[test]
+fn a_stacked_run_killed_while_training_the_classifier_alone_resumes_bit_identically() {
+    let kills: Vec<_> = (7..=9).map(|n| (n, stage_of_checkpoint(n))).collect();
+    stacked_kill_and_resume("stacked-classifier", &["--classifier-only"], &kills);
+}
+
+#[test]
+fn a_stacked_run_checkpoints_every_save_every_epochs_of_each_phase_and_resumes() {
+    // With --save-every 2 and 3 epochs per phase, each phase checkpoints after epochs 2 and 3.
+    let stage = |phase: &str, layer, epoch| (phase.to_string(), layer, epoch);
+    let kills = [
+        (1, stage("pretrain", Some(0), 2)),
+        (2, stage("pretrain", Some(0), 3)),
+        (3, stage("pretrain", Some(1), 2)),
+        (5, stage("supervised", None, 2)),
+    ];
+    stacked_kill_and_resume("stacked-save-every", &["--save-every", "2"], &kills);
+}
+
+#[test]
+fn sigkill_of_a_stacked_run_at_random_moments_then_resume_ends_as_an_uninterrupted_run() {
+    let root = temp_dir("stacked-random-kill");
+    let whole = root.join("whole");
+    let out = run(&stacked_args(whole.to_str().unwrap(), &[]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let dir = root.join("killed");
+    let d = dir.to_str().unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(16);
+    let (mut kills, mut midway) = (0, 0);
+    let mut stages = Vec::new();
+    for attempt in 0.. {
+        assert!(attempt < 60, "the run never completed under random kills");
+        // Train fresh until a first checkpoint exists, then resume; each attempt is
+        // SIGKILLed at a random moment (the window widens so the run always ends).
+        let args = if dir.exists() {
+            vec!["train", "--resume", d, "--no-progress", "--backend", "cpu"]
+        } else {
+            stacked_args(d, &[])
+        };
+        let mut child = autoenc().args(&args).stderr(Stdio::null()).spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(rng.random_range(0..60 + 20 * attempt)));
+        let _ = child.kill(); // SIGKILL, or nothing if it already ended
+        let status = child.wait().unwrap();
+        if status.success() {
+            break;
+        }
+        kills += 1;
+        if dir.exists() {
+            let stage = assert_stacked_consistent(&dir, 2);
+            midway += usize::from(stage != ("supervised".into(), None, 3));
+            stages.push(stage);
+        }
+    }
+    assert_stacked_consistent(&dir, 2);
+    assert_same_stacked_run(&whole, &dir, "after random kills and resumes");
+    eprintln!("{kills} kills; checkpoints they left: {stages:?}");
+    stages.dedup();
+    assert!(midway > 0, "no kill landed inside the run's phases: {stages:?}");
+}
+
+#[test]
+fn metrics_csv_reads_back_as_the_rows_written() {
+    use autoenc::run::{parse_metrics, METRICS_HEADER};
+    let text = format!(
+        "{METRICS_HEADER}\n1,0.671386,0.650000,160.5000,0.004,0.50000,,2339.00,\n\
+         2,0.612603,0.570266,134.4670,0.003,0.25000,7.12500,2708.10,41.5\nnot,a,row\n"
+    );
+    let rows = parse_metrics(&text);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let (a, b) = (&rows[0], &rows[1]);
+    assert_eq!((a.epoch, a.train_loss, a.test_loss, a.test_sse_per_image), (1, 0.671386, 0.65, 160.5));
+    assert_eq!(
+        (a.seconds, a.mean_code, a.jacobian_norm, a.steps_per_sec, a.dispatches_per_step),
+        (0.004, 0.5, None, 2339.0, None)
+    );
+    assert_eq!((b.epoch, b.jacobian_norm, b.dispatches_per_step), (2, Some(7.125), Some(41.5)));
 }

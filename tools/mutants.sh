@@ -27,7 +27,7 @@ declare -A GROUPS_=(
   [matmul]="autoenc-kernels|kernels/src/matmul/*.rs|--test matmul"
   [conv]="autoenc-kernels|kernels/src/im2col.rs kernels/src/col2im.rs kernels/src/layout.rs kernels/src/pool.rs kernels/src/upsample.rs|--test conv --test layout --test upsample"
   [covariance]="autoenc-kernels|kernels/src/covariance.rs|--test covariance"
-  [autodiff]="autoenc|src/autodiff/*.rs src/autodiff/ops/*.rs|--test gradcheck --test pytorch_fixtures --test contractive_verification"
+  [autodiff]="autoenc|src/autodiff/*.rs src/autodiff/ops/*.rs|--test gradcheck --test pytorch_fixtures --test contractive_verification --test tape"
 )
 ORDER=(elementwise optim loss contractive autodiff simd_util conv covariance matmul)
 [ $# -gt 0 ] && ORDER=("$@")

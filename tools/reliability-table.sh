@@ -90,7 +90,7 @@ row "checkpoint interval 0" "${T[@]}" --save-every 0
 row "--out is a file" train --out a-file "${SMALL[@]}"
 row "--out is a folder that is not a run" train --out not-a-run "${SMALL[@]}"
 row "--resume of a missing run" train --resume nowhere
-row "--resume of a stacked run" train --resume stacked
+row "--resume of a complete stacked run (not an error)" train --resume stacked
 row "--resume of a run without optimizer state" train --resume run-no-optimizer
 row "--resume of a complete run (not an error)" train --resume run
 

@@ -9,6 +9,7 @@ mod runs;
 mod runtime_dir;
 mod serve;
 mod stacked;
+mod stacked_metrics;
 mod tools;
 mod trace;
 mod train;

@@ -71,12 +71,11 @@ impl Shown {
     }
 }
 
-/// What an autoencoder run writes after each epoch: the metrics row, curves.png,
-/// reconstructions.png (and denoising.png) and latent.png.
-#[allow(clippy::too_many_arguments)]
+/// What an autoencoder run writes after each epoch: the metrics row, curves.png (of every
+/// row of metrics.csv, a resumed run's earlier epochs included), reconstructions.png (and
+/// denoising.png) and latent.png.
 pub fn after_epoch<B: Backend, M: Model<B> + ?Sized>(
     writer: &mut RunWriter,
-    history: &mut Vec<EpochMetrics>,
     backend: &B,
     model: &M,
     data: &Dataset,
@@ -86,8 +85,7 @@ pub fn after_epoch<B: Backend, M: Model<B> + ?Sized>(
     writer.append_metrics(m)?;
     let recon = train::reconstruct(backend, model, &shown.corrupted, data.dim())?;
     writer.save_reconstructions(&shown.originals, &shown.corrupted, &recon, shown.noisy, data.height, data.width)?;
-    history.push(m.clone());
-    write_curves(writer, &reconstruction_panels(history))?;
+    write_curves(writer, &reconstruction_panels(&writer.metrics_history()))?;
     let title = format!("test codes after epoch {}, coloured by class", m.epoch);
     write_model_latent(writer, backend, model, data, &title)
 }

@@ -106,15 +106,12 @@ pub fn resume(args: TrainArgs, dir: &std::path::Path) -> Result<ExitCode> {
     super::validate::count("--check-every", args.check_every, 1, usize::MAX)?;
     super::validate::count("--save-every", args.save_every, 1, usize::MAX)?;
     let run = SavedRun::open(dir)?;
-    if run.spec.model == "stacked" {
-        return Err(autoenc::Error::Config(format!(
-            "{}: resuming a stacked run is not supported (its phases restart); train it again",
-            dir.display()
-        )));
-    }
     let t = &run.spec.training;
     let data = datasets::load(run.spec.dataset_spec.as_deref().unwrap_or("bundled"), &args.data_dir)?
         .limit(t.limit_train, t.limit_test);
+    if run.spec.model == "stacked" {
+        return super::stacked::resume(&args, &run, &data);
+    }
     args.device.run(ResumeJob { args: &args, data: &data, run: &run })
 }
 
@@ -184,7 +181,6 @@ impl Plan<'_> {
         let out = writer.dir().to_path_buf();
         // The same test images (corrupted once, with the run's seed) are shown after every epoch.
         let shown = pictures::Shown::new(data, &cfg.noise, spec.training.seed);
-        let mut so_far = Vec::new();
         let result = train::train_from(
             backend,
             model,
@@ -195,7 +191,7 @@ impl Plan<'_> {
             &cfg,
             resume,
             &mut |m, end| {
-                pictures::after_epoch(&mut writer, &mut so_far, backend, model, data, &shown, m)?;
+                pictures::after_epoch(&mut writer, backend, model, data, &shown, m)?;
                 if end.epoch % save_every == 0 || end.epoch == cfg.epochs {
                     writer.save_model(backend, model.params())?;
                     checkpoint_state::save(&mut writer, backend, model.params(), end.epoch, end.optimizer)?;
@@ -227,7 +223,7 @@ impl Plan<'_> {
 }
 
 /// Adds to a training error what became of the run directory.
-fn kept_checkpoint(e: autoenc::Error, out: &std::path::Path) -> autoenc::Error {
+pub(super) fn kept_checkpoint(e: autoenc::Error, out: &std::path::Path) -> autoenc::Error {
     match e {
         autoenc::Error::NonFinite(msg) => {
             let kept = if out.join(MODEL_FILE).is_file() {

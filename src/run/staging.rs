@@ -115,7 +115,9 @@ impl Staging {
         if let Some(parent) = self.live.parent() {
             sync_dir(if parent.as_os_str().is_empty() { Path::new(".") } else { parent });
         }
-        self.copy_live()
+        self.copy_live()?;
+        kill_after_checkpoint_if_asked();
+        Ok(())
     }
 
     fn copy_live(&self) -> Result<()> {
@@ -140,6 +142,24 @@ impl Drop for Staging {
     /// A writer that stops (finished or failed) leaves the live run as last published.
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.staging);
+    }
+}
+
+/// Fault injection for tests/reliability.rs: with `AUTOENC_TEST_KILL_AFTER_CHECKPOINT=N`
+/// the process SIGKILLs itself just after publishing its Nth checkpoint, leaving the run
+/// directory (and a staging copy) exactly as a SIGKILL at any instant before the next
+/// checkpoint would: a kill at a chosen phase, without racing the run's timing.
+fn kill_after_checkpoint_if_asked() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static PUBLISHED: AtomicUsize = AtomicUsize::new(0);
+    let Some(n) = std::env::var("AUTOENC_TEST_KILL_AFTER_CHECKPOINT").ok().and_then(|v| v.parse::<usize>().ok()) else {
+        return;
+    };
+    if PUBLISHED.fetch_add(1, Ordering::SeqCst) + 1 == n {
+        // SAFETY: kill(2) on our own pid; no memory is involved.
+        unsafe {
+            libc::kill(libc::getpid(), libc::SIGKILL);
+        }
     }
 }
 

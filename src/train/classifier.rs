@@ -2,7 +2,7 @@
 //! cross-entropy on one-hot labels; evaluated by its test error after every epoch.
 
 use super::config::TrainConfig;
-use super::fit::{fit, EpochStats, Task};
+use super::fit::{fit_from, EpochEnd, EpochStats, Resume, Task};
 use crate::autodiff::{ops, Tape, Var};
 use crate::backend::prelude::*;
 use crate::backend::Loss;
@@ -107,7 +107,23 @@ pub fn train_classifier<B: Backend>(
     cfg: &TrainConfig,
     on_epoch: &mut dyn FnMut(&ClassifierEpoch) -> Result<()>,
 ) -> Result<Vec<ClassifierEpoch>> {
+    train_classifier_from(backend, clf, train, test, phase, cfg, None, &mut |m, _| on_epoch(m))
+}
+
+/// [`train_classifier`], continuing after `resume` when given; `on_epoch` also gets the
+/// optimizer, to checkpoint it.
+#[allow(clippy::too_many_arguments)]
+pub fn train_classifier_from<B: Backend>(
+    backend: &B,
+    clf: &Classifier<B>,
+    train: (&[f32], &[u8]),
+    test: (&[f32], &[u8]),
+    phase: &'static str,
+    cfg: &TrainConfig,
+    resume: Option<Resume>,
+    on_epoch: &mut dyn FnMut(&ClassifierEpoch, EpochEnd<'_, B>) -> Result<()>,
+) -> Result<Vec<ClassifierEpoch>> {
     cfg.validate()?;
     let mut task = ClassifierTask::new(backend, clf, train, test, phase)?;
-    fit(backend, &mut task, cfg, on_epoch)
+    fit_from(backend, &mut task, cfg, resume, on_epoch)
 }

@@ -14,7 +14,7 @@ pub mod infer;
 pub mod progress;
 pub mod reconstruction;
 
-pub use classifier::{train_classifier, ClassifierEpoch, ClassifierTask};
+pub use classifier::{train_classifier, train_classifier_from, ClassifierEpoch, ClassifierTask};
 pub use config::TrainConfig;
 pub use elbo::{evaluate_elbo, ElboEvaluation};
 pub use evaluate::{evaluate, Evaluation};
