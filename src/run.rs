@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::io::checkpoint::Checkpoint;
 use crate::io::images::{encode_png, grid_image};
 use crate::nn::Params;
-use crate::train::EpochMetrics;
+use crate::train::{ElboEvaluation, EpochMetrics};
 use std::path::{Path, PathBuf};
 
 pub const CONFIG_FILE: &str = "config.json";
@@ -185,7 +185,9 @@ impl RunWriter {
 pub fn parse_metrics(text: &str) -> Vec<EpochMetrics> {
     let row = |line: &str| -> Option<EpochMetrics> {
         let f: Vec<&str> = line.split(',').collect();
-        if f.len() != METRICS_HEADER.split(',').count() {
+        let base = METRICS_HEADER.split(',').count();
+        let with_elbo = base + ELBO_COLUMNS.split(',').count();
+        if f.len() != base && f.len() != with_elbo {
             return None;
         }
         let num = |i: usize| f[i].parse::<f64>().ok();
@@ -200,6 +202,11 @@ pub fn parse_metrics(text: &str) -> Vec<EpochMetrics> {
             jacobian_norm: optional(6)?,
             steps_per_sec: num(7)?,
             dispatches_per_step: optional(8)?,
+            elbo: if f.len() == with_elbo {
+                Some(ElboEvaluation { neg_elbo: num(base)?, reconstruction: num(base + 1)?, kl: num(base + 2)? })
+            } else {
+                None
+            },
         })
     };
     text.lines().filter_map(row).collect()

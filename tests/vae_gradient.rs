@@ -7,7 +7,6 @@
 //! missing term.
 
 use autoenc::autodiff::Tape;
-use autoenc::backend::prelude::*;
 use autoenc::data::datasets;
 use autoenc::models::objective::{Objective, Reconstruction};
 use autoenc::models::vae::{Encoder, VaeConfig, VariationalAutoencoder};
