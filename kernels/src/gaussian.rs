@@ -367,7 +367,7 @@ mod tests {
             let th = std::f64::consts::TAU * u as f64;
             worst_trig = worst_trig.max((s as f64 - th.sin()).abs()).max((c as f64 - th.cos()).abs());
         }
-        assert!(worst_ln < 3e-7, "ln relative error {worst_ln:e}");
-        assert!(worst_trig < 3e-7, "sin/cos absolute error {worst_trig:e}");
+        assert!(worst_ln < 2e-7, "ln relative error {worst_ln:e}");
+        assert!(worst_trig < 2e-7, "sin/cos absolute error {worst_trig:e}");
     }
 }

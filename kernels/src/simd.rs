@@ -46,8 +46,9 @@ impl SimdLevel {
 
     /// What this level runs that differs from the scalar specification, where that is
     /// not every kernel: on aarch64 only matmul has NEON code (the portable packed
-    /// kernel); the elementwise, loss, contractive, optimizer and covariance kernels run
-    /// their scalar code at this level, so testing it compares scalar with scalar there.
+    /// kernel); the elementwise, loss, contractive, gaussian, optimizer and covariance
+    /// kernels run their scalar code at this level, so testing it compares scalar with
+    /// scalar there.
     pub fn note(self) -> &'static str {
         match self {
             Self::Neon => " (own code in matmul only; the other families run scalar code at this level)",

@@ -31,7 +31,7 @@ fn counter_stage_is_philox4x32_10() {
 }
 
 /// Each draw against Box-Muller in f64 from the same Philox words: the f32 ln / sin / cos
-/// polynomials and sqrt cost at most a few ulp of the result (|z| < 6, ulp 4.8e-7).
+/// polynomials and sqrt cost at most a few ulp of the result (|z| < 6, ulp 4.8e-7; measured 4.7e-7).
 #[test]
 fn draws_match_box_muller_in_f64() {
     let (n, offset) = (200_000, 12);
@@ -44,7 +44,7 @@ fn draws_match_box_muller_in_f64() {
         let th = std::f64::consts::TAU * u(w[j]);
         worst = worst.max((z[i] as f64 - r * th.cos()).abs()).max((z[j] as f64 - r * th.sin()).abs());
     }
-    assert!(worst < 2e-6, "worst absolute error {worst:e}");
+    assert!(worst < 1.5e-6, "worst absolute error {worst:e}");
 }
 
 #[test]

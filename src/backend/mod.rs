@@ -6,9 +6,9 @@
 //!
 //! The op set is split by family, one trait per kernel family: [`Core`] (memory), then
 //! [`MatmulOps`], [`ReduceOps`], [`ActivationOps`], [`LossOps`], [`ContractiveOps`],
-//! [`GaussianOps`], [`ConvOps`], [`PoolOps`] and [`OptimOps`]. [`Backend`] is their sum, implemented for
-//! every type that implements them all. `cpu/<family>.rs` and `gpu/<family>.rs` each
-//! implement one family. Generic code takes `B: Backend`; code that calls ops on a
+//! [`GaussianOps`], [`ConvOps`], [`PoolOps`] and [`OptimOps`]. [`Backend`] is their sum,
+//! implemented for every type that implements them all. `cpu/<family>.rs` and
+//! `gpu/<family>.rs` each implement one family. Generic code takes `B: Backend`; code that calls ops on a
 //! concrete `CpuBackend` / `GpuBackend` imports the traits with
 //! `use crate::backend::prelude::*`.
 //!

@@ -1,4 +1,4 @@
-//! Shared SIMD building blocks for the elementwise, reduction, loss, optimizer and
+//! Shared SIMD building blocks for the elementwise, reduction, loss, gaussian, optimizer and
 //! contractive kernels.
 //!
 //! Each x86 level (`avx512`, `avx2`) is a module with the same small vocabulary: a vector

@@ -3,8 +3,8 @@
 //! Buffers are shared host vectors. Every op checks that its buffers are long enough
 //! (an error, not a panic) and then calls the kernel at the detected SIMD level. This file
 //! holds the buffers and [`Core`]; one file per kernel family implements that family's
-//! trait (`matmul.rs`, `reduce.rs`, `activation.rs`, `loss.rs`, `contractive.rs`, `gaussian.rs`,
-//! `conv.rs`, `pool.rs`, `optim.rs`).
+//! trait (`matmul.rs`, `reduce.rs`, `activation.rs`, `loss.rs`, `contractive.rs`,
+//! `gaussian.rs`, `conv.rs`, `pool.rs`, `optim.rs`).
 
 mod activation;
 mod contractive;

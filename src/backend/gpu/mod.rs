@@ -8,8 +8,8 @@
 //! One file per op family implements that family's trait as the host side of its
 //! shaders: `matmul.rs` ([`MatmulOps`]), `reduce.rs` ([`ReduceOps`]), `activation.rs`
 //! ([`ActivationOps`]), `loss.rs` ([`LossOps`]), `contractive.rs` ([`ContractiveOps`]),
-//! `gaussian.rs` ([`GaussianOps`]), `conv.rs` ([`ConvOps`]: im2col, col2im, layout), `pool.rs` ([`PoolOps`]: pool,
-//! upsample), `optim.rs` ([`OptimOps`]).
+//! `gaussian.rs` ([`GaussianOps`]), `conv.rs` ([`ConvOps`]: im2col, col2im, layout),
+//! `pool.rs` ([`PoolOps`]: pool, upsample), `optim.rs` ([`OptimOps`]).
 //!
 //! # How to add a kernel
 //!

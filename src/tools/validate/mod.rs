@@ -16,6 +16,7 @@
 mod activation;
 pub mod conv;
 mod elementwise;
+mod gaussian;
 mod loss;
 mod matmul;
 mod optim;
@@ -145,6 +146,7 @@ pub fn all_cases() -> Vec<Case> {
     v.extend(reduce::cases());
     v.extend(activation::cases());
     v.extend(loss::cases());
+    v.extend(gaussian::cases());
     v.extend(optim::cases());
     v.extend(conv::cases());
     v
