@@ -110,12 +110,12 @@ fn sincos_2pi(t: f32) -> vec2<f32> {
     let z = x * x;
     let s = x + x * z * ((-1.9515296e-4 * z + 8.332161e-3) * z - 1.6666655e-1);
     let c = z * z * ((2.4433157e-5 * z - 1.3887316e-3) * z + 4.1666646e-2) - 0.5 * z + 1.0;
-    switch (u32(q) & 3u) {
-        case 0u: { return vec2<f32>(s, c); }
-        case 1u: { return vec2<f32>(c, -s); }
-        case 2u: { return vec2<f32>(-s, -c); }
-        default: { return vec2<f32>(-c, s); }
-    }
+    // Quadrant rotation without a switch (the shaders switch only on named constants):
+    // q = 0: (s, c), 1: (c, -s), 2: (-s, -c), 3: (-c, s).
+    let quadrant = u32(q) & 3u;
+    let odd = (quadrant & 1u) == 1u;
+    let sign = select(1.0, -1.0, quadrant >= 2u);
+    return sign * select(vec2<f32>(s, c), vec2<f32>(c, -s), odd);
 }
 
 fn flat_index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
