@@ -8,9 +8,10 @@
 //! (28 -> 14 -> 7), flattened, then the dense part. Decoder (both): code -> the hidden
 //! widths reversed (ReLU) -> input, sigmoid output (the loss uses its logits).
 //!
-//! The dense layers are initialised as PyTorch's `nn.Linear` (weights and biases from
-//! U(+-1/sqrt(fan_in))), the reference recipe's init; with He init and zero biases the
-//! 784-400-20 recipe ends ~1 nat worse (106.3-106.5 against 105.2-105.7 over 3 seeds).
+//! Every dense layer (encoder, heads and decoder) is initialised as PyTorch's `nn.Linear`
+//! (weights and biases from U(+-1/sqrt(fan_in))), the reference recipe's init. With He or
+//! Xavier init and zero biases in the hidden and decoder layers, the 784-400-20 recipe
+//! ends 0.3-0.7 nats worse (docs/RESULTS.md).
 //!
 //! The objective (src/models/objective.rs) is the negative ELBO: the reconstruction
 //! cross-entropy summed over pixels plus beta * KL(q(z|x) || N(0, I)), per image.
@@ -120,14 +121,13 @@ impl<B: Backend> VariationalAutoencoder<B> {
         widths.extend(&config.hidden);
         let mut hidden = Vec::new();
         for i in 0..config.hidden.len() {
-            hidden.push(Linear::new(
+            hidden.push(Linear::fan_in_uniform(
                 &mut params,
                 backend,
                 &mut rng,
                 &format!("encoder.{i}"),
                 widths[i],
                 widths[i + 1],
-                relu,
             )?);
         }
         let last = *widths.last().expect("features");
@@ -140,7 +140,7 @@ impl<B: Backend> VariationalAutoencoder<B> {
         for i in 0..back.len() - 1 {
             let act = if i + 2 == back.len() { Activation::Sigmoid } else { relu };
             decoder.push((
-                Linear::new(&mut params, backend, &mut rng, &format!("decoder.{i}"), back[i], back[i + 1], act)?,
+                Linear::fan_in_uniform(&mut params, backend, &mut rng, &format!("decoder.{i}"), back[i], back[i + 1])?,
                 act,
             ));
         }
