@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::io::checkpoint::Checkpoint;
 use crate::io::images::{encode_png, grid_image};
 use crate::nn::Params;
-use crate::train::{ElboEvaluation, EpochMetrics};
+use crate::train::{ElboEvaluation, EpochMetrics, NoisyInputEvaluation};
 use std::path::{Path, PathBuf};
 
 pub const CONFIG_FILE: &str = "config.json";
@@ -33,13 +33,20 @@ pub const METRICS_HEADER: &str =
 /// The columns a variational run adds: its test negative ELBO per image and the two parts.
 pub const ELBO_COLUMNS: &str = "test_neg_elbo,test_recon,test_kl";
 
-/// metrics.csv's header for a run of `model`.
-pub fn metrics_header(model: &str) -> String {
-    if model == "vae" {
-        format!("{METRICS_HEADER},{ELBO_COLUMNS}")
-    } else {
-        METRICS_HEADER.to_string()
+/// The columns a run with `--noise` adds (after any ELBO columns): the test figures of
+/// corrupted inputs reconstructed against the clean images.
+pub const NOISY_INPUT_COLUMNS: &str = "test_noisy_recon_loss,test_noisy_sse_per_image";
+
+/// metrics.csv's header for a run of `spec` (a stacked run writes its own).
+pub fn metrics_header(spec: &RunSpec) -> String {
+    let mut header = METRICS_HEADER.to_string();
+    if spec.model == "vae" {
+        header = format!("{header},{ELBO_COLUMNS}");
     }
+    if spec.training.noise != "none" && spec.model != "stacked" {
+        header = format!("{header},{NOISY_INPUT_COLUMNS}");
+    }
+    header
 }
 
 /// The key of the checkpoint metadata entry holding the run's spec.
@@ -57,7 +64,7 @@ impl RunWriter {
     /// before the first [`checkpoint`](Self::checkpoint).
     pub fn create(dir: &Path, spec: &RunSpec) -> Result<Self> {
         let staging = staging::Staging::begin(dir)?;
-        let metrics = format!("{}\n", metrics_header(&spec.model));
+        let metrics = format!("{}\n", metrics_header(spec));
         let mut run = RunWriter { dir: dir.to_path_buf(), spec: spec.clone(), metrics, staging };
         run.put_file(CONFIG_FILE, spec.to_json()?.as_bytes())?;
         Ok(run)
@@ -72,6 +79,16 @@ impl RunWriter {
 
     /// Continues the run in `dir` (`train --resume`): its metrics so far are kept.
     pub fn resume(dir: &Path, spec: &RunSpec, metrics: String) -> Result<Self> {
+        // New rows must fit the columns already there (a stacked run has its own header).
+        let expected = metrics_header(spec);
+        let found = metrics.lines().next().unwrap_or("");
+        if spec.model != "stacked" && found != expected {
+            return Err(Error::Config(format!(
+                "{}: its columns ({found}) are not those this version writes ({expected}); \
+                 the run cannot be resumed, train a new one",
+                dir.join(METRICS_FILE).display()
+            )));
+        }
         let staging = staging::Staging::amend(dir)?;
         Ok(RunWriter { dir: dir.to_path_buf(), spec: spec.clone(), metrics, staging })
     }
@@ -114,8 +131,9 @@ impl RunWriter {
         let jacobian = m.jacobian_norm.map(|j| format!("{j:.5}")).unwrap_or_default();
         let elbo =
             m.elbo.map(|e| format!(",{:.4},{:.4},{:.4}", e.neg_elbo, e.reconstruction, e.kl)).unwrap_or_default();
+        let noisy = m.noisy_input.map(|d| format!(",{:.6},{:.4}", d.loss, d.sse_per_image)).unwrap_or_default();
         self.metrics.push_str(&format!(
-            "{},{:.6},{:.6},{:.4},{:.3},{:.5},{},{:.2},{}{}\n",
+            "{},{:.6},{:.6},{:.4},{:.3},{:.5},{},{:.2},{}{}{}\n",
             m.epoch,
             m.train_loss,
             m.test_loss,
@@ -125,7 +143,8 @@ impl RunWriter {
             jacobian,
             m.steps_per_sec,
             dispatches,
-            elbo
+            elbo,
+            noisy
         ));
         let text = std::mem::take(&mut self.metrics);
         let written = self.put_file(METRICS_FILE, text.as_bytes());
@@ -181,13 +200,21 @@ impl RunWriter {
 }
 
 /// The rows of a metrics.csv written by [`RunWriter::append_metrics`], with the values as
-/// rounded there. The header, and any row that is not one of those, is skipped.
+/// rounded there. Columns are found by the header's names, so the optional groups (ELBO,
+/// noisy-input) are read when the header has them; a text that does not start with the
+/// header, and any row that is not one of those, gives no rows.
 pub fn parse_metrics(text: &str) -> Vec<EpochMetrics> {
+    let mut lines = text.lines();
+    let names: Vec<&str> = match lines.next() {
+        Some(h) if h.starts_with(METRICS_HEADER) => h.split(',').collect(),
+        _ => return Vec::new(),
+    };
+    let column = |name: &str| names.iter().position(|n| *n == name);
+    let elbo_at = column("test_neg_elbo");
+    let noisy_at = column("test_noisy_recon_loss");
     let row = |line: &str| -> Option<EpochMetrics> {
         let f: Vec<&str> = line.split(',').collect();
-        let base = METRICS_HEADER.split(',').count();
-        let with_elbo = base + ELBO_COLUMNS.split(',').count();
-        if f.len() != base && f.len() != with_elbo {
+        if f.len() != names.len() {
             return None;
         }
         let num = |i: usize| f[i].parse::<f64>().ok();
@@ -202,14 +229,17 @@ pub fn parse_metrics(text: &str) -> Vec<EpochMetrics> {
             jacobian_norm: optional(6)?,
             steps_per_sec: num(7)?,
             dispatches_per_step: optional(8)?,
-            elbo: if f.len() == with_elbo {
-                Some(ElboEvaluation { neg_elbo: num(base)?, reconstruction: num(base + 1)?, kl: num(base + 2)? })
-            } else {
-                None
+            elbo: match elbo_at {
+                Some(i) => Some(ElboEvaluation { neg_elbo: num(i)?, reconstruction: num(i + 1)?, kl: num(i + 2)? }),
+                None => None,
+            },
+            noisy_input: match noisy_at {
+                Some(i) => Some(NoisyInputEvaluation { loss: num(i)?, sse_per_image: num(i + 1)? }),
+                None => None,
             },
         })
     };
-    text.lines().filter_map(row).collect()
+    lines.filter_map(row).collect()
 }
 
 /// A finished run directory: its spec (config.json, checked against the checkpoint's

@@ -75,6 +75,32 @@ fn contractive_run_reports_the_jacobian_norm() {
     assert!(norm > 0.0 && norm.is_finite(), "{metrics}");
 }
 
+/// The noisy-input test figures of a `--noise` run: present in every row, computed from
+/// corrupted inputs (so unlike the clean-input ones), and absent from a run without noise.
+#[test]
+fn denoising_run_reports_the_noisy_input_test_loss() {
+    let read = |noise: &str| {
+        let dir = temp_dir(&format!("noisy-{}", noise.replace(':', "-")));
+        let args = ["train", "--model", "denoising", "--epochs", "2", "--limit-train", "128", "--limit-test", "32"];
+        let out = autoenc(&[&args[..], &["--noise", noise, "--code", "16", "--out", dir.to_str().unwrap()]].concat());
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        std::fs::read_to_string(dir.join("metrics.csv")).unwrap()
+    };
+    let metrics = read("masking:0.5");
+    let header: Vec<&str> = metrics.lines().next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|&h| h == name).unwrap_or_else(|| panic!("no {name}: {metrics}"));
+    for line in metrics.lines().skip(1) {
+        let row: Vec<f64> = line.split(',').map(|v| v.parse().unwrap_or(f64::NAN)).collect();
+        let (clean, noisy) = (row[col("test_sse_per_image")], row[col("test_noisy_sse_per_image")]);
+        let noisy_loss = row[col("test_noisy_recon_loss")];
+        assert!(noisy.is_finite() && noisy > 0.0 && noisy_loss.is_finite() && noisy_loss > 0.0, "{metrics}");
+        assert!((noisy - clean).abs() > 1e-3 * clean, "half the pixels masked, the same error? {metrics}");
+    }
+    assert_eq!(metrics.lines().count(), 3, "{metrics}");
+    let plain = read("none");
+    assert!(!plain.contains("noisy"), "a run without noise has no noisy-input columns: {plain}");
+}
+
 #[test]
 fn interpolate_and_reconstruct_use_a_finished_run() {
     let dir = temp_dir("interp");

@@ -176,10 +176,15 @@ fn kill_midway(args: &[&str], dir: &Path, total: usize) -> bool {
     }
 }
 
-/// The deterministic columns of metrics.csv (epoch and the losses: not the timings), by index.
+/// The deterministic columns of metrics.csv: every one but the timings (the losses, code
+/// statistics and any ELBO or noisy-input figures), the header included.
 fn deterministic_columns(dir: &Path) -> Vec<Vec<String>> {
     let text = std::fs::read_to_string(dir.join(METRICS_FILE)).unwrap();
-    text.lines().map(|l| l.split(',').take(4).map(str::to_string).collect()).collect()
+    let header: Vec<&str> = text.lines().next().unwrap_or("").split(',').collect();
+    let timing = |i: usize| matches!(header.get(i), Some(&("seconds" | "steps_per_sec" | "dispatches_per_step")));
+    text.lines()
+        .map(|l| l.split(',').enumerate().filter(|&(i, _)| !timing(i)).map(|(_, v)| v.to_string()).collect())
+        .collect()
 }
 
 #[test]
@@ -455,4 +460,21 @@ fn metrics_csv_reads_back_as_the_rows_written() {
         (0.004, 0.5, None, 2339.0, None)
     );
     assert_eq!((b.epoch, b.jacobian_norm, b.dispatches_per_step), (2, Some(7.125), Some(41.5)));
+    assert!(a.elbo.is_none() && a.noisy_input.is_none());
+    // The optional groups are found by the header's names.
+    use autoenc::run::{ELBO_COLUMNS, NOISY_INPUT_COLUMNS};
+    let text = format!(
+        "{METRICS_HEADER},{ELBO_COLUMNS},{NOISY_INPUT_COLUMNS}\n1,0.5,0.4,3.0,0.1,0.2,,9.00,,105.5,80.25,25.25,0.45,3.5\n\
+         1,0.5,0.4,3.0,0.1,0.2,,9.00,,105.5,80.25,25.25\n"
+    );
+    let rows = parse_metrics(&text);
+    assert_eq!(rows.len(), 1, "a row short of the header's columns is skipped: {rows:?}");
+    let e = rows[0].elbo.expect("elbo columns");
+    assert_eq!((e.neg_elbo, e.reconstruction, e.kl), (105.5, 80.25, 25.25));
+    let d = rows[0].noisy_input.expect("noisy-input columns");
+    assert_eq!((d.loss, d.sse_per_image), (0.45, 3.5));
+    let text = format!("{METRICS_HEADER},{NOISY_INPUT_COLUMNS}\n2,0.5,0.4,3.0,0.1,0.2,,9.00,,0.45,3.5\n");
+    let rows = parse_metrics(&text);
+    assert_eq!((rows[0].elbo, rows[0].noisy_input.map(|d| d.loss)), (None, Some(0.45)));
+    assert!(parse_metrics("1,0.5,0.4,3.0,0.1,0.2,,9.00,\n").is_empty(), "rows without a header are not read");
 }

@@ -18,6 +18,8 @@ use autoenc::models::Model;
 use autoenc::optim::OptimizerKind;
 use autoenc::train::{self, EpochMetrics, TrainConfig};
 use autoenc::CpuBackend;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
 use std::path::Path;
 
 fn gpu() -> Option<GpuBackend> {
@@ -215,6 +217,27 @@ fn evaluation_matches_host_reference<B: Backend>(be: &B) {
     close(ev.sse_per_image, sse, "sse per image");
     close(ev.mean_code, mean_code, "mean code");
     close(ev.jacobian_norm.expect("one-layer encoder"), jacobian, "jacobian norm");
+    // Corrupted inputs scored against the clean images (a denoising run's noisy-input
+    // figures): the reconstructions are those of the corrupted inputs, the error is
+    // measured to the clean ones.
+    let mut noisy = d.test_x.clone();
+    Noise::Masking(0.5).apply(&mut noisy, &mut StdRng::seed_from_u64(3));
+    let ev = train::evaluate_against(be, &model, Reconstruction::Bce, &noisy, &d.test_x, 784, 256).unwrap();
+    let recon = train::reconstruct(be, &model, &noisy, 784).unwrap();
+    let sse = recon.iter().zip(&d.test_x).map(|(&r, &t)| ((r - t) as f64).powi(2)).sum::<f64>() / n;
+    close(ev.sse_per_image, sse, "noisy-input sse per image");
+    let bce = recon
+        .iter()
+        .zip(&d.test_x)
+        .map(|(&r, &t)| {
+            let r = (r as f64).clamp(1e-7, 1.0 - 1e-7);
+            -(t as f64 * r.ln() + (1.0 - t as f64) * (1.0 - r).ln())
+        })
+        .sum::<f64>()
+        / (n * 784.0);
+    assert!((ev.loss - bce).abs() <= 1e-3 * bce, "noisy-input bce: device {} vs host {bce}", ev.loss);
+    let mismatched = train::evaluate_against(be, &model, Reconstruction::Bce, &noisy, &d.test_x[784..], 784, 256);
+    assert!(mismatched.is_err(), "inputs and targets of different sizes must be refused");
 }
 
 #[test]

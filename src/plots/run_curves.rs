@@ -17,6 +17,7 @@ pub fn reconstruction_panels(history: &[EpochMetrics]) -> Vec<Panel> {
         series: vec![
             line("train_objective (incl. penalty)", &|m| Some(m.train_loss)),
             line("test_recon_loss", &|m| Some(m.test_loss)),
+            line("test_noisy_recon_loss (corrupted inputs)", &|m| m.noisy_input.map(|d| d.loss)),
         ],
     };
     // Each statistic has its own scale, so its own panel (an absent one is not drawn).

@@ -34,7 +34,29 @@ pub fn evaluate<B: Backend, M: Model<B> + ?Sized>(
     dim: usize,
     batch: usize,
 ) -> Result<Evaluation> {
-    let n = x.len() / dim;
+    evaluate_against(backend, model, kind, x, x, dim, batch)
+}
+
+/// [`evaluate`] with the reconstructions of `input` scored against `target` (a denoising
+/// model's corrupted inputs against the clean images); the code statistics are those of
+/// `input`.
+pub fn evaluate_against<B: Backend, M: Model<B> + ?Sized>(
+    backend: &B,
+    model: &M,
+    kind: Reconstruction,
+    input: &[f32],
+    target: &[f32],
+    dim: usize,
+    batch: usize,
+) -> Result<Evaluation> {
+    if input.len() != target.len() {
+        return Err(Error::Shape(format!(
+            "evaluate: {} input values against {} target values",
+            input.len(),
+            target.len()
+        )));
+    }
+    let n = input.len() / dim;
     if n == 0 {
         return Ok(Evaluation::default());
     }
@@ -42,12 +64,17 @@ pub fn evaluate<B: Backend, M: Model<B> + ?Sized>(
     let mut jacobian_sum: Option<f64> = None;
     for start in (0..n).step_by(batch) {
         let rows = batch.min(n - start);
-        let xb = &x[start * dim..(start + rows) * dim];
-        let xt = Tensor::from_slice(backend, model.input_shape(rows), xb, "eval batch")?;
+        let range = start * dim..(start + rows) * dim;
+        let xt = Tensor::from_slice(backend, model.input_shape(rows), &input[range.clone()], "eval batch")?;
+        let tt = if std::ptr::eq(input, target) {
+            xt.clone()
+        } else {
+            Tensor::from_slice(backend, model.input_shape(rows), &target[range], "eval target")?
+        };
         let tape = Tape::new(backend);
         let p = model.params().bind_frozen(&tape);
         let fwd = model.forward(&p, tape.constant(&xt))?;
-        let l = reconstruction_loss(&tape, &fwd, &xt, kind)?;
+        let l = reconstruction_loss(&tape, &fwd, &tt, kind)?;
         loss += backend.download(&tape.value(l).buf)?[0] as f64 * rows as f64;
         // The squared error and the code, summed per row on the device (f32 over one
         // image at a time), the rows added up here in f64.
@@ -55,7 +82,7 @@ pub fn evaluate<B: Backend, M: Model<B> + ?Sized>(
         let len = recon.numel();
         let diff = backend.empty(len, "eval recon - x")?;
         let neg_x = backend.empty(len, "eval -x")?;
-        backend.scale(&xt.buf, -1.0, &neg_x, len)?;
+        backend.scale(&tt.buf, -1.0, &neg_x, len)?;
         backend.add(&recon.buf, &neg_x, &diff, len)?;
         let sq = backend.empty(len, "eval (recon - x)^2")?;
         backend.mul(&diff, &diff, &sq, len)?;

@@ -35,7 +35,8 @@ pub fn print_line(bar: Option<&ProgressBar>, line: &str) {
 /// The line printed after each reconstruction epoch. `train_objective` is what the
 /// optimizer minimised (the reconstruction loss on the possibly corrupted inputs plus any
 /// sparsity or contractive penalty); `test_recon_loss` is the reconstruction loss alone
-/// on the clean test images.
+/// on the clean test images; a run with noise adds the same figures from corrupted test
+/// inputs (against the clean images).
 pub fn epoch_line(m: &EpochMetrics) -> String {
     let mut s = format!(
         "epoch {:>3}  train_objective {:.6}  test_recon_loss {:.6}  test_sse/img {:.3}  {:.1}s  {:.1} steps/s",
@@ -43,6 +44,9 @@ pub fn epoch_line(m: &EpochMetrics) -> String {
     );
     if let Some(e) = m.elbo {
         s.push_str(&format!("  test_neg_elbo {:.3} (recon {:.3} + KL {:.3})", e.neg_elbo, e.reconstruction, e.kl));
+    }
+    if let Some(d) = m.noisy_input {
+        s.push_str(&format!("  noisy-input test_recon_loss {:.6}  test_sse/img {:.3}", d.loss, d.sse_per_image));
     }
     if let Some(d) = m.dispatches_per_step {
         s.push_str(&format!("  {d:.0} dispatches/step"));

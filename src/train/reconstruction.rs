@@ -3,7 +3,7 @@
 
 use super::config::TrainConfig;
 use super::elbo::{evaluate_elbo, ElboEvaluation};
-use super::evaluate::evaluate;
+use super::evaluate::{evaluate, evaluate_against};
 use super::fit::{fit_from, EpochEnd, EpochStats, Resume, Task};
 use super::progress::epoch_line;
 use crate::autodiff::{Tape, Var};
@@ -18,6 +18,9 @@ use rand::rngs::StdRng;
 
 /// The random stream of the input corruption, reseeded each epoch.
 const NOISE_STREAM: u64 = 0x6e6f697365;
+/// The stream of the test images' corruption: drawn once per run (epoch 0, which no
+/// training epoch uses), so every epoch's noisy-input figures score the same inputs.
+const TEST_NOISE_STREAM: u64 = 0x746e6f697365;
 /// The stream of a variational model's latent draws (eps), keyed by epoch; within an
 /// epoch, step s uses the draws from s * batch_size * code on.
 const LATENT_STREAM: u64 = 0x6c6174656e74;
@@ -40,6 +43,18 @@ pub struct EpochMetrics {
     pub dispatches_per_step: Option<f64>,
     /// The variational autoencoder's test negative ELBO and its parts.
     pub elbo: Option<ElboEvaluation>,
+    /// Runs with `--noise`: the test images corrupted as in training, reconstructed and
+    /// scored against the clean ones (the denoising papers' figure).
+    pub noisy_input: Option<NoisyInputEvaluation>,
+}
+
+/// A denoising run's test figures on corrupted inputs, against the clean images.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct NoisyInputEvaluation {
+    /// The reconstruction loss (as `test_recon_loss`, but from corrupted inputs).
+    pub loss: f64,
+    /// Squared error summed over pixels, averaged over test images.
+    pub sse_per_image: f64,
 }
 
 /// An autoencoder, its objective and its data, as a [`Task`] for the loop.
@@ -49,6 +64,8 @@ pub struct ReconstructionTask<'a, B: Backend, M: Model<B> + ?Sized> {
     objective: &'a Objective,
     train_x: &'a [f32],
     test_x: &'a [f32],
+    /// The test images corrupted once, when the run has noise.
+    noisy_test_x: Option<Vec<f32>>,
     dim: usize,
     cfg: &'a TrainConfig,
     noise_rng: StdRng,
@@ -72,7 +89,24 @@ impl<'a, B: Backend, M: Model<B> + ?Sized> ReconstructionTask<'a, B, M> {
         }
         let noise_rng = epoch_rng(cfg.seed, 1, NOISE_STREAM);
         let latent_seed = stream_seed(cfg.seed, 1, LATENT_STREAM);
-        Ok(ReconstructionTask { backend, model, objective, train_x, test_x, dim, cfg, noise_rng, latent_seed, step: 0 })
+        let noisy_test_x = (!cfg.noise.is_none()).then(|| {
+            let mut x = test_x.to_vec();
+            cfg.noise.apply(&mut x, &mut epoch_rng(cfg.seed, 0, TEST_NOISE_STREAM));
+            x
+        });
+        Ok(ReconstructionTask {
+            backend,
+            model,
+            objective,
+            train_x,
+            test_x,
+            noisy_test_x,
+            dim,
+            cfg,
+            noise_rng,
+            latent_seed,
+            step: 0,
+        })
     }
 }
 
@@ -126,6 +160,22 @@ impl<B: Backend, M: Model<B> + ?Sized> Task<B> for ReconstructionTask<'_, B, M> 
             )?),
             None => None,
         };
+        let noisy_input = match &self.noisy_test_x {
+            Some(noisy) => {
+                let batch = self.cfg.batch_size.max(256);
+                let e = evaluate_against(
+                    self.backend,
+                    self.model,
+                    self.objective.reconstruction,
+                    noisy,
+                    self.test_x,
+                    self.dim,
+                    batch,
+                )?;
+                Some(NoisyInputEvaluation { loss: e.loss, sse_per_image: e.sse_per_image })
+            }
+            None => None,
+        };
         Ok(EpochMetrics {
             epoch: s.epoch,
             train_loss: s.train_loss,
@@ -137,6 +187,7 @@ impl<B: Backend, M: Model<B> + ?Sized> Task<B> for ReconstructionTask<'_, B, M> 
             steps_per_sec: s.steps_per_sec,
             dispatches_per_step: s.dispatches_per_step,
             elbo,
+            noisy_input,
         })
     }
 
