@@ -11,7 +11,7 @@
 //! Every dense layer (encoder, heads and decoder) is initialised as PyTorch's `nn.Linear`
 //! (weights and biases from U(+-1/sqrt(fan_in))), the reference recipe's init. With He or
 //! Xavier init and zero biases in the hidden and decoder layers, the 784-400-20 recipe
-//! ends 0.3-0.7 nats worse (docs/RESULTS.md).
+//! ended about half a nat worse than PyTorch's; with it, the two agree (docs/RESULTS.md).
 //!
 //! The objective (src/models/objective.rs) is the negative ELBO: the reconstruction
 //! cross-entropy summed over pixels plus beta * KL(q(z|x) || N(0, I)), per image.
