@@ -259,3 +259,28 @@ fn info_lists_every_simd_level() {
         );
     }
 }
+
+/// `reproduce pca-linear --quick`: the table for every k, the linear AE within 0.5% of
+/// PCA's test error (the recipe's goal), written as markdown and CSV.
+#[test]
+fn reproduce_pca_linear_quick_meets_pca() {
+    let dir = temp_dir("reproduce");
+    let out = autoenc(&["reproduce", "pca-linear", "--quick", "--out", dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let md = std::fs::read_to_string(dir.join("results.md")).unwrap();
+    assert!(md.contains("Goal: linear AE test error at most 1.005 x PCA's for every k: met."), "{md}");
+    let csv = std::fs::read_to_string(dir.join("results.csv")).unwrap();
+    let rows: Vec<Vec<f64>> =
+        csv.lines().skip(1).map(|l| l.split(',').map(|v| v.parse().expect("a number")).collect()).collect();
+    assert_eq!(rows.iter().map(|r| r[0] as usize).collect::<Vec<_>>(), [2, 10, 32, 64], "{csv}");
+    for r in &rows {
+        let (pca, ae, ratio) = (r[1], r[2], r[3]);
+        assert!((ae / pca - ratio).abs() < 1e-3 && ratio <= 1.005 && ratio > 0.98, "{csv}");
+    }
+    // A second run into the same directory is refused; an unknown name is a clear error.
+    let again = autoenc(&["reproduce", "pca-linear", "--quick", "--out", dir.to_str().unwrap()]);
+    assert_clean_error(&again, "already holds results.md");
+    assert_clean_error(&autoenc(&["reproduce", "banana"]), "unknown experiment 'banana' (known: pca-linear");
+    let list = autoenc(&["reproduce", "--list"]);
+    assert!(list.status.success() && String::from_utf8_lossy(&list.stdout).contains("pca-linear"));
+}

@@ -5,6 +5,7 @@ mod backend;
 mod generate;
 mod pca;
 mod pictures;
+mod reproduce;
 mod runs;
 mod runtime_dir;
 mod serve;
@@ -42,6 +43,8 @@ enum Command {
     Bench(tools::BenchArgs),
     /// PCA on the CPU: explained variance and test reconstruction error with K components.
     Pca(pca::PcaArgs),
+    /// Rerun an experiment from the literature (`--list` names them) and write its table.
+    Reproduce(reproduce::ReproduceArgs),
     /// Reconstruct test images with a trained run.
     Reconstruct(runs::ReconstructArgs),
     /// Decode z = alpha*z1 + (1-alpha)*z2 between the codes of two test images.
@@ -90,6 +93,7 @@ pub fn run() -> Result<ExitCode> {
         Command::Bench(a) => tools::bench(a),
         Command::Info(a) => tools::info(a),
         Command::Pca(a) => pca::pca(a),
+        Command::Reproduce(a) => reproduce::reproduce(a),
         Command::Reconstruct(a) => runs::reconstruct(a),
         Command::Interpolate(a) => runs::interpolate(a),
         Command::Encode(a) => runs::encode(a),
