@@ -314,3 +314,32 @@ fn reparameterize_backward_is_the_gradient_of_the_forward() {
         assert!((num - tape).abs() <= 1e-5 * (1.0 + tape.abs()), "input {i}: {num} vs {tape}");
     }
 }
+
+/// The entry points the backends call run the best level: the same bits as the `_with`
+/// functions at `simd::level()`, on inputs where a no-op or a zero would show.
+#[test]
+fn entry_points_run_the_best_level() {
+    let best = autoenc_kernels::simd::level();
+    let (rows, cols) = (7, 143);
+    let n = rows * cols;
+    let (mu, lv, eps) = inputs(5, n);
+    let dz = rand_vec(&mut rng(98), n, -2.0, 2.0);
+    let (mut z, mut want) = (vec![f32::NAN; n], vec![f32::NAN; n]);
+    g::reparameterize_forward(&mu, &lv, &eps, &mut z);
+    g::reparameterize_forward_with(best, &mu, &lv, &eps, &mut want);
+    assert_eq!(z.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+    let (mut dmu, mut dlv) = (vec![f32::NAN; n], vec![f32::NAN; n]);
+    let (mut want_dmu, mut want_dlv) = (vec![f32::NAN; n], vec![f32::NAN; n]);
+    g::reparameterize_backward(&lv, &eps, &dz, &mut dmu, &mut dlv);
+    g::reparameterize_backward_with(best, &lv, &eps, &dz, &mut want_dmu, &mut want_dlv);
+    assert_eq!((&dmu, &dlv), (&want_dmu, &want_dlv));
+    let kl = g::gaussian_kl_forward(&mu, &lv, rows, cols);
+    assert!(kl > 1.0, "a KL of random posteriors is far from 0: {kl}");
+    assert_eq!(kl.to_bits(), g::gaussian_kl_forward_with(best, &mu, &lv, rows, cols).to_bits());
+    let (mut gmu, mut glv) = (vec![f32::NAN; n], vec![f32::NAN; n]);
+    let (mut want_gmu, mut want_glv) = (vec![f32::NAN; n], vec![f32::NAN; n]);
+    g::gaussian_kl_backward(&mu, &lv, 0.75, &mut gmu, &mut glv, rows, cols);
+    g::gaussian_kl_backward_with(best, &mu, &lv, 0.75, &mut want_gmu, &mut want_glv, rows, cols);
+    assert_eq!((&gmu, &glv), (&want_gmu, &want_glv));
+    assert!(gmu.iter().any(|&v| v != 0.0) && glv.iter().any(|&v| v != 0.0));
+}
