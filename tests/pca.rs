@@ -179,6 +179,18 @@ fn low_rank(n: usize, d: usize, scales: &[f64], noise: f64, seed: u64) -> (Vec<f
     (x, basis)
 }
 
+/// A fit cut to fewer components is the fit of that many: same mean, rows, eigenvalues.
+#[test]
+fn a_truncated_fit_is_the_smaller_fit() {
+    let (n, d) = (600, 20);
+    let (x, _) = low_rank(n, d, &[3.0, 2.0, 1.0, 0.5], 0.1, 5);
+    let wide = Pca::fit(&x, n, d, 8).unwrap();
+    for k in [1, 3, 8] {
+        assert_eq!(wide.truncated(k).unwrap(), Pca::fit(&x, n, d, k).unwrap(), "k = {k}");
+    }
+    assert!(wide.truncated(0).is_err() && wide.truncated(9).is_err());
+}
+
 #[test]
 fn pca_recovers_a_planted_subspace() {
     let (n, d) = (4000, 50);

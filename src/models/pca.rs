@@ -49,6 +49,16 @@ impl Pca {
         Ok(Pca { mean, components: vectors[..k * d].to_vec(), eigenvalues, k, d })
     }
 
+    /// This fit cut to its top `k <= self.k` components: PCA's directions are nested, so
+    /// PCA-k is the first k rows of PCA-K (one covariance and eigensolve serve every k).
+    pub fn truncated(&self, k: usize) -> Result<Pca> {
+        if k == 0 || k > self.k {
+            return Err(Error::Config(format!("PCA truncation to {k} components: must be in 1..={}", self.k)));
+        }
+        let components = self.components[..k * self.d].to_vec();
+        Ok(Pca { mean: self.mean.clone(), components, eigenvalues: self.eigenvalues.clone(), k, d: self.d })
+    }
+
     /// The fraction of the total variance the `k` components keep.
     pub fn explained_variance_ratio(&self) -> f64 {
         let total: f64 = self.eigenvalues.iter().map(|&l| l.max(0.0)).sum();

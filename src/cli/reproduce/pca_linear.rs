@@ -82,8 +82,9 @@ pub fn run<B: Backend>(backend: &B, ctx: &Context) -> Result<Report> {
         ..Report::default()
     };
     let objective = Objective::plain(Reconstruction::Mse);
+    let widest = Pca::fit(&data.train_x, n, d, *CODES.iter().max().expect("codes"))?;
     for k in CODES {
-        let pca = Pca::fit(&data.train_x, n, d, k)?;
+        let pca = widest.truncated(k)?;
         let (_, pca_test) = pca.reconstruction_error(&data.test_x)?;
         let (_, pca_train) = pca.reconstruction_error(&data.train_x)?;
         let model = DenseAutoencoder::new(backend, DenseConfig::linear(d, k), ctx.seed)?;
@@ -98,7 +99,6 @@ pub fn run<B: Backend>(backend: &B, ctx: &Context) -> Result<Report> {
         let cols: Vec<f64> =
             (0..k).flat_map(|c| (0..d).map(move |r| (r, c))).map(|(r, c)| w[r * k + c] as f64).collect();
         let angles = principal_angles(&pca.components, &cols, k, d);
-        let degrees = |a: f64| a.to_degrees();
         let largest = angles.iter().copied().fold(0.0, f64::max);
         let mean = angles.iter().sum::<f64>() / k as f64;
         let ratio = ae_test / pca_test;
@@ -112,8 +112,8 @@ pub fn run<B: Backend>(backend: &B, ctx: &Context) -> Result<Report> {
             mark(format!("{ratio:.4}")),
             format!("{pca_train:.4}"),
             format!("{ae_train:.4}"),
-            format!("{:.3}", degrees(largest)),
-            format!("{:.3}", degrees(mean)),
+            format!("{:.3}", largest.to_degrees()),
+            format!("{:.3}", mean.to_degrees()),
             format!("{seconds:.1}"),
         ]);
         eprintln!("k = {k}: PCA {pca_test:.4}, linear AE {ae_test:.4} (ratio {ratio:.4}), {seconds:.1} s");
