@@ -14,6 +14,7 @@ pub mod staging;
 pub use spec::{Architecture, RunSpec, TrainingSpec};
 
 use crate::backend::Backend;
+use crate::data::noise::Noise;
 use crate::error::{Error, Result};
 use crate::io::checkpoint::Checkpoint;
 use crate::io::images::{encode_png, grid_image};
@@ -43,7 +44,10 @@ pub fn metrics_header(spec: &RunSpec) -> String {
     if spec.model == "vae" {
         header = format!("{header},{ELBO_COLUMNS}");
     }
-    if spec.training.noise != "none" && spec.model != "stacked" {
+    // Decided as the trainer decides it (`Noise::is_none` on the parsed spec), so the header
+    // and the rows it heads cannot disagree.
+    let noisy = Noise::parse(&spec.training.noise).is_ok_and(|n| !n.is_none());
+    if noisy && spec.model != "stacked" {
         header = format!("{header},{NOISY_INPUT_COLUMNS}");
     }
     header
