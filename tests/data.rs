@@ -314,3 +314,25 @@ fn gather_and_one_hot() {
     assert_eq!(one_hot(&[1, 0], 3).unwrap(), vec![0.0, 1.0, 0.0, 1.0, 0.0, 0.0]);
     assert!(one_hot(&[3], 3).is_err());
 }
+
+#[test]
+fn hold_out_moves_the_last_training_images_into_the_test_slots() {
+    let d = datasets::bundled_mnist().unwrap();
+    let (n, dim) = (d.n_train(), d.dim());
+    let last = d.train_image(n - 1).to_vec();
+    let first_held = d.train_image(n - 300).to_vec();
+    let label = d.train_y[n - 300];
+    let v = d.clone().hold_out(300).unwrap();
+    assert_eq!((v.n_train(), v.n_test(), v.train_x.len(), v.test_x.len()), (n - 300, 300, (n - 300) * dim, 300 * dim));
+    assert_eq!(v.train_image(0), d.train_image(0));
+    assert_eq!((v.test_image(0), v.test_y[0]), (&first_held[..], label));
+    assert_eq!(v.test_image(299), &last[..]);
+    assert!(v.name.contains("validation"), "{}", v.name);
+    // --limit-train then limits what is left, --limit-test the held-out images.
+    let limited = v.limit(Some(100), Some(50));
+    assert_eq!((limited.n_train(), limited.n_test()), (100, 50));
+    for bad in [0, n, n + 1] {
+        let msg = d.clone().hold_out(bad).unwrap_err().to_string();
+        assert!(msg.contains("validation") && msg.contains(&bad.to_string()), "{msg}");
+    }
+}

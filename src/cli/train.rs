@@ -107,8 +107,8 @@ pub fn resume(args: TrainArgs, dir: &std::path::Path) -> Result<ExitCode> {
     super::validate::count("--save-every", args.save_every, 1, usize::MAX)?;
     let run = SavedRun::open(dir)?;
     let t = &run.spec.training;
-    let data = datasets::load(run.spec.dataset_spec.as_deref().unwrap_or("bundled"), &args.data_dir)?
-        .limit(t.limit_train, t.limit_test);
+    let data = datasets::load(run.spec.dataset_spec.as_deref().unwrap_or("bundled"), &args.data_dir)?;
+    let data = super::args::split(data, t.validation, t.limit_train, t.limit_test)?;
     if run.spec.model == "stacked" {
         return super::stacked::resume(&args, &run, &data);
     }

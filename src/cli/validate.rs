@@ -48,6 +48,9 @@ pub fn train_flags(a: &TrainArgs) -> Result<()> {
     if let Some(lr) = a.finetune_lr {
         real("--finetune-lr", lr, 0.0, 1e4, true)?;
     }
+    if let Some(n) = a.validation {
+        count("--validation", n, 1, usize::MAX)?;
+    }
     if let Some(n) = a.limit_train {
         count("--limit-train", n, 1, usize::MAX)?;
     }

@@ -55,6 +55,26 @@ impl Dataset {
     pub fn test_image(&self, i: usize) -> &[f32] {
         &self.test_x[i * self.dim()..(i + 1) * self.dim()]
     }
+    /// Moves the last `n` training examples into the test slots (the test set is dropped):
+    /// training on the rest and scoring on these is how a choice is made without ever
+    /// looking at the test set (MNIST's usual 50,000 / 10,000 split is `hold_out(10_000)`).
+    pub fn hold_out(mut self, n: usize) -> Result<Self> {
+        let total = self.n_train();
+        if n == 0 || n >= total {
+            return Err(Error::Config(format!(
+                "a validation set of {n} images needs 1..{} ({} has {total} training images)",
+                total.saturating_sub(1),
+                self.name
+            )));
+        }
+        let keep = total - n;
+        let dim = self.dim();
+        self.test_x = self.train_x.split_off(keep * dim);
+        self.test_y = self.train_y.split_off(keep);
+        self.name = format!("{} (validation: last {n} training images)", self.name);
+        Ok(self)
+    }
+
     /// Keeps only the first `n_train` training and `n_test` test examples (`None` keeps all;
     /// a limit above the size keeps all).
     pub fn limit(mut self, n_train: Option<usize>, n_test: Option<usize>) -> Self {

@@ -57,6 +57,9 @@ pub struct TrainingSpec {
     /// The contractive penalty weight (0 = off).
     #[serde(default)]
     pub lambda: f32,
+    /// `--validation`: the last N training images held out and scored instead of the test set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation: Option<usize>,
     /// `--limit-train` / `--limit-test`, so `train --resume` trains on the same examples.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit_train: Option<usize>,
