@@ -105,7 +105,13 @@ fn a_stacked_run_writes_its_pictures() {
     assert_coloured_picture(&dir.join("curves.png"), 1000);
     assert_coloured_picture(&dir.join("latent.png"), 500);
     let metrics = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
-    assert!(metrics.starts_with("phase,layer,epoch,train_objective,test_recon_loss,test_error,seconds\n"), "{metrics}");
+    assert!(
+        metrics.starts_with(
+            "phase,layer,epoch,train_objective,test_recon_loss,test_error,seconds,test_noisy_recon_loss,\
+             test_noisy_sse_per_image\n"
+        ),
+        "{metrics}"
+    );
 }
 
 #[test]

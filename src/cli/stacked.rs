@@ -68,7 +68,7 @@ fn fresh_spec<B: Backend>(backend: &B, args: &TrainArgs, data: &Dataset) -> Resu
         pretrain: args.pretrain.clone(),
         pretrain_epochs: args.pretrain_epochs,
         finetune_epochs: args.finetune_epochs,
-        finetune_lr: args.finetune_lr.unwrap_or(args.lr / 10.0),
+        finetune_lr: args.finetune_lr.unwrap_or(args.lr),
         classifier_only: args.classifier_only,
     };
     Ok(args.run_spec(backend, data, args.training_spec(&objective, &noise), arch))
@@ -121,6 +121,7 @@ impl OnBackend for ResumeJob<'_> {
         }
         let path = run.dir.join(METRICS_FILE);
         let metrics = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        StackedMetrics::check_columns(&metrics, &path)?;
         eprintln!("resuming {} in the {name}, after epoch {epoch} of {epochs}", run.dir.display());
         let writer = RunWriter::resume(&run.dir, &run.spec, metrics.clone())?;
         plan.train(backend, writer, Some(Resumed { run, state, stage, metrics }))

@@ -6,11 +6,15 @@ use super::pictures;
 use autoenc::plots::{Panel, Series};
 use autoenc::run::RunWriter;
 use autoenc::train::{ClassifierEpoch, EpochMetrics};
-use autoenc::Result;
+use autoenc::{Error, Result};
+use std::path::Path;
 
 // train_objective is the phase's objective: the layer's reconstruction loss (plus any
-// contractive penalty) while pretraining, the cross-entropy while classifying.
-const HEADER: &str = "phase,layer,epoch,train_objective,test_recon_loss,test_error,seconds\n";
+// contractive penalty) while pretraining, the cross-entropy while classifying. The last two
+// columns are filled by denoising pretraining: the layer's test inputs corrupted by the same
+// noise, reconstructed and scored against the clean ones.
+const HEADER: &str = "phase,layer,epoch,train_objective,test_recon_loss,test_error,seconds,\
+                      test_noisy_recon_loss,test_noisy_sse_per_image\n";
 
 /// The metrics.csv text of a stacked run.
 pub struct StackedMetrics {
@@ -18,14 +22,29 @@ pub struct StackedMetrics {
 }
 
 impl StackedMetrics {
-    /// A new run's (the header), or a resumed run's rows so far.
+    /// A new run's (the header), or a resumed run's rows so far (checked by `check_columns`).
     pub fn new(so_far: Option<String>) -> Self {
         StackedMetrics { text: so_far.unwrap_or_else(|| HEADER.into()) }
     }
 
+    /// A resumed run's metrics.csv (at `path`) must have the columns this version writes.
+    pub fn check_columns(text: &str, path: &Path) -> Result<()> {
+        let found = text.lines().next().unwrap_or("");
+        if found == HEADER.trim_end() {
+            return Ok(());
+        }
+        Err(Error::Config(format!(
+            "{}: its columns ({found}) are not those this version writes ({}); the run cannot be resumed, \
+             train a new one",
+            path.display(),
+            HEADER.trim_end()
+        )))
+    }
+
     pub fn pretrain(&mut self, writer: &mut RunWriter, layer: usize, m: &EpochMetrics) -> Result<()> {
+        let noisy = m.noisy_input.map(|n| format!("{:.6},{:.4}", n.loss, n.sse_per_image)).unwrap_or(",".into());
         self.text.push_str(&format!(
-            "pretrain,{layer},{},{:.6},{:.6},,{:.3}\n",
+            "pretrain,{layer},{},{:.6},{:.6},,{:.3},{noisy}\n",
             m.epoch, m.train_loss, m.test_loss, m.seconds
         ));
         self.write(writer)
@@ -33,7 +52,7 @@ impl StackedMetrics {
 
     pub fn classifier(&mut self, writer: &mut RunWriter, phase: &str, m: &ClassifierEpoch) -> Result<()> {
         self.text
-            .push_str(&format!("{phase},,{},{:.6},,{:.5},{:.3}\n", m.epoch, m.train_loss, m.test_error, m.seconds));
+            .push_str(&format!("{phase},,{},{:.6},,{:.5},{:.3},,\n", m.epoch, m.train_loss, m.test_error, m.seconds));
         self.write(writer)
     }
 
@@ -45,7 +64,7 @@ impl StackedMetrics {
 
 /// The three panels of a stacked run's curves.png, from its metrics.csv text.
 fn curve_panels(text: &str) -> Vec<Panel> {
-    let mut pretrain: Vec<(Series, Series)> = Vec::new();
+    let mut pretrain: Vec<(Series, Series, Series)> = Vec::new();
     let (mut loss, mut error) = (Series::new("train_objective"), Series::new("test_error"));
     for row in text.lines().skip(1) {
         let f: Vec<&str> = row.split(',').collect();
@@ -58,10 +77,12 @@ fn curve_panels(text: &str) -> Vec<Panel> {
                 pretrain.push((
                     Series::new(&format!("layer {l} train_objective")),
                     Series::new(&format!("layer {l} test_recon_loss")),
+                    Series::new(&format!("layer {l} test_noisy_recon_loss")),
                 ));
             }
             pretrain[layer].0.points.push((epoch, objective));
             pretrain[layer].1.points.extend(num(4).map(|v| (epoch, v)));
+            pretrain[layer].2.points.extend(num(7).map(|v| (epoch, v)));
         } else {
             loss.name = format!("{} train_objective (cross-entropy)", f[0]);
             loss.points.push((epoch, objective));
@@ -75,8 +96,27 @@ fn curve_panels(text: &str) -> Vec<Panel> {
         series,
     };
     vec![
-        panel("greedy pretraining, per layer", "loss", pretrain.into_iter().flat_map(|(a, b)| [a, b]).collect()),
+        panel(
+            "greedy pretraining, per layer",
+            "loss",
+            pretrain.into_iter().flat_map(|(a, b, c)| [a, b, c]).filter(|s| !s.points.is_empty()).collect(),
+        ),
         panel("classifier loss", "cross-entropy", vec![loss]),
         panel("classifier test error", "fraction misclassified", vec![error]),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_resumed_run_must_have_these_columns() {
+        let path = Path::new("run/metrics.csv");
+        assert!(StackedMetrics::check_columns(&format!("{HEADER}pretrain,0,1,0.1,0.1,,1.0,0.2,3.0\n"), path).is_ok());
+        // What a stacked run wrote before the noisy-input columns.
+        let old = "phase,layer,epoch,train_objective,test_recon_loss,test_error,seconds\npretrain,0,1,0.1,0.1,,1.0\n";
+        let msg = StackedMetrics::check_columns(old, path).unwrap_err().to_string();
+        assert!(msg.contains("run/metrics.csv") && msg.contains("cannot be resumed"), "{msg}");
+    }
 }
