@@ -178,6 +178,20 @@ fn stacked_run_reports_test_error() {
     let metrics = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
     assert!(metrics.lines().any(|l| l.starts_with("pretrain,1,1,")), "{metrics}");
     assert!(metrics.lines().any(|l| l.starts_with("finetune,,2,")), "{metrics}");
+    // Denoising pretraining (the default) scores each layer on corrupted test inputs too.
+    let header: Vec<&str> = metrics.lines().next().unwrap().split(',').collect();
+    assert_eq!(&header[7..], ["test_noisy_recon_loss", "test_noisy_sse_per_image"], "{metrics}");
+    for row in metrics.lines().skip(1) {
+        let f: Vec<&str> = row.split(',').collect();
+        assert_eq!(f.len(), header.len(), "row does not match the header: {row}");
+        let noisy = f[7].parse::<f64>();
+        if f[0] == "pretrain" {
+            let clean: f64 = f[4].parse().unwrap();
+            assert!(noisy.as_ref().is_ok_and(|n| n.is_finite() && *n > clean), "noisy worse than clean: {row}");
+        } else {
+            assert!(f[7].is_empty() && f[8].is_empty(), "{row}");
+        }
+    }
     assert!(dir.join("model.safetensors").is_file());
     assert_clean_error(&autoenc(&["train", "--model", "stacked", "--layers", "100,10"]), "--layers");
 }
@@ -282,5 +296,88 @@ fn reproduce_pca_linear_quick_meets_pca() {
     assert_clean_error(&again, "already holds results.md");
     assert_clean_error(&autoenc(&["reproduce", "banana"]), "unknown experiment 'banana' (known: pca-linear");
     let list = autoenc(&["reproduce", "--list"]);
-    assert!(list.status.success() && String::from_utf8_lossy(&list.stdout).contains("pca-linear"));
+    let names = String::from_utf8_lossy(&list.stdout);
+    assert!(list.status.success(), "{names}");
+    for name in ["pca-linear", "hinton2006", "keras-blog", "vincent2010", "rifai2011", "denoising"] {
+        assert!(names.lines().any(|l| l.starts_with(name)), "{name} missing from: {names}");
+    }
+}
+
+/// The rows of a reproduction's results.csv, by their first column.
+fn results_rows(dir: &std::path::Path) -> Vec<Vec<String>> {
+    let csv = std::fs::read_to_string(dir.join("results.csv")).unwrap();
+    csv.lines().skip(1).map(|l| l.split(',').map(String::from).collect()).collect()
+}
+
+/// The last row's value of `column` in a run's metrics.csv.
+fn last_metric(run: &std::path::Path, column: &str) -> f64 {
+    let text = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    let at = header.iter().position(|h| *h == column).unwrap_or_else(|| panic!("no {column} in {header:?}"));
+    text.lines().last().unwrap().split(',').nth(at).unwrap().parse().unwrap()
+}
+
+#[test]
+fn reproduce_train_recipes_quick_write_their_runs_and_tables() {
+    // denoising: every run's figure is its own metrics.csv's noisy-input error.
+    let dir = temp_dir("reproduce-denoising");
+    let out = autoenc(&["reproduce", "denoising", "--quick", "--out", dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows = results_rows(&dir);
+    assert_eq!(rows.iter().map(|r| r[0].as_str()).collect::<Vec<_>>(), ["masking 0.25", "gaussian 0.5"]);
+    for (row, run) in rows.iter().zip(["masking-0-25", "gaussian-0-5"]) {
+        let noisy = last_metric(&dir.join(run), "test_noisy_sse_per_image");
+        let clean = last_metric(&dir.join(run), "test_sse_per_image");
+        let ours: f64 = row[2].parse().unwrap();
+        assert!((ours - noisy).abs() < 1e-3 && noisy.is_finite() && noisy > 0.0, "{row:?} vs {noisy}");
+        assert_ne!(noisy, clean, "the noisy-input figure is not the clean one");
+        assert!(row[5].contains("autoenc train --model denoising"), "{row:?}");
+    }
+    let md = std::fs::read_to_string(dir.join("results.md")).unwrap();
+    assert!(md.starts_with("# Denoising") && !md.contains("Goal:"), "no published figure, no goal: {md}");
+
+    // vincent2010: a stacked recipe; its figure is the last classifier row's test error in percent.
+    let dir = temp_dir("reproduce-vincent");
+    let out = autoenc(&["reproduce", "vincent2010", "--quick", "--out", dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows = results_rows(&dir);
+    assert_eq!(rows.len(), 2);
+    for (row, run) in rows.iter().zip(["sda-3-masking-0-25", "sae-3-no-noise"]) {
+        let error = 100.0 * last_metric(&dir.join(run), "test_error");
+        let ours: f64 = row[2].parse().unwrap();
+        assert!((ours - error).abs() < 1e-3, "{row:?} vs {error}");
+        // The bundled subset is far from the paper: learning, but above the published figure.
+        assert!(ours < 50.0 && ours > row[1].parse::<f64>().unwrap(), "{row:?}");
+    }
+    let md = std::fs::read_to_string(dir.join("results.md")).unwrap();
+    assert!(md.contains("Goal: ours at or below every published figure: **not met**."), "{md}");
+}
+
+#[test]
+fn validation_holds_out_training_images_and_the_run_records_it() {
+    let dir = temp_dir("validation");
+    let out = autoenc(&[
+        "train",
+        "--epochs",
+        "1",
+        "--validation",
+        "500",
+        "--limit-train",
+        "300",
+        "--hidden",
+        "16",
+        "--code",
+        "4",
+        "--no-progress",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("(validation: last 500 training images) (300 train / 500 test images)"), "{stderr}");
+    let config = std::fs::read_to_string(dir.join("config.json")).unwrap();
+    assert!(config.contains("\"validation\": 500"), "{config}");
+    // The bundled set has 2,000 training images: all of them cannot be held out.
+    assert_clean_error(&autoenc(&["train", "--validation", "2000", "--epochs", "1"]), "validation set of 2000");
+    assert_clean_error(&autoenc(&["train", "--validation", "0", "--epochs", "1"]), "--validation");
 }

@@ -104,6 +104,20 @@ pub fn run() -> Result<ExitCode> {
     }
 }
 
+/// Runs an `autoenc train` command line in this process (what `reproduce` recipes are
+/// made of); a run that does not finish is an error.
+pub fn run_train_command(argv: &[String]) -> Result<()> {
+    let cli = Cli::try_parse_from(argv).map_err(|e| autoenc::Error::Config(format!("{}: {e}", argv.join(" "))))?;
+    let Some(Command::Train(a)) = cli.command else {
+        return Err(autoenc::Error::Config(format!("not a train command: {}", argv.join(" "))));
+    };
+    let code = if a.model == args::ModelChoice::Stacked { stacked::run(*a)? } else { train::run(*a)? };
+    if code != ExitCode::SUCCESS {
+        return Err(autoenc::Error::Config(format!("{} did not finish", argv.join(" "))));
+    }
+    Ok(())
+}
+
 /// Parses an `autoenc train` command line and runs every check made before data is
 /// loaded (flag ranges, noise, objective, layer sizes against the memory budget), without
 /// touching any file. The fuzz target `train_flags` drives it.

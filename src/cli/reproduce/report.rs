@@ -13,7 +13,8 @@ pub struct Report {
     pub setting: String,
     pub columns: Vec<String>,
     pub rows: Vec<Vec<String>>,
-    /// Whether every row meets the recipe's goal, and the goal in words.
+    /// Whether every row meets the recipe's goal, and the goal in words (empty: no goal,
+    /// the table is a reference).
     pub goal: String,
     pub goal_met: bool,
     pub notes: Vec<String>,
@@ -31,8 +32,10 @@ impl Report {
         for r in &self.rows {
             s.push_str(&format!("| {} |\n", r.join(" | ")));
         }
-        let verdict = if self.goal_met { "met" } else { "**not met**" };
-        s.push_str(&format!("\nGoal: {}: {verdict}.\n", self.goal));
+        if !self.goal.is_empty() {
+            let verdict = if self.goal_met { "met" } else { "**not met**" };
+            s.push_str(&format!("\nGoal: {}: {verdict}.\n", self.goal));
+        }
         for n in &self.notes {
             s.push_str(&format!("\n{n}\n"));
         }

@@ -1,0 +1,22 @@
+//! `rifai2011`: contractive autoencoder pretraining of one 1000-unit layer, then supervised
+//! fine-tuning (Rifai et al. 2011, Table 1: MNIST test error CAE 1.14%).
+
+use super::train_runs::{Metric, TrainRecipe, TrainRun};
+
+pub const RECIPE: TrainRecipe = TrainRecipe {
+    title: "Contractive autoencoder pretraining (Rifai et al. 2011)",
+    setting: "MNIST (60,000 train, 10,000 test). One sigmoid layer 784-1000 pretrained as a contractive \
+              autoencoder (BCE + lambda ||J_f(x)||_F^2, Adam), then a softmax head and the layer fine-tuned with \
+              labels. Lambda and the schedule were chosen on a validation split (the last 10,000 training \
+              images, `--validation 10000`); docs/RESULTS.md lists those runs.",
+    figure: "test error (%)",
+    runs: &[TrainRun {
+        label: "CAE-1 + fine-tuning",
+        flags: "--model stacked --dataset mnist --layers 784,1000 --pretrain contractive --lambda 1e-3 --pretrain-epochs 10 --finetune-epochs 30 --lr-decay 0.9 --batch-size 64",
+        quick: "--model stacked --dataset bundled --layers 784,256 --pretrain contractive --lambda 1e-3 --pretrain-epochs 3 --finetune-epochs 20 --batch-size 64",
+        metric: Metric::StackedTestErrorPercent,
+        published: Some(1.14),
+    }],
+    notes: &["Our reconstruction loss is a mean over the 784 pixels, so our lambda is about 1/784 of the same number \
+         on a per-image sum, as in the paper."],
+};
