@@ -62,28 +62,30 @@ const RECIPES: &[Recipe] = &[
         name: "hinton2006",
         what: "the deep autoencoder 784-1000-500-250-30 (linear code) on MNIST: test squared error per image \
            against the published 3.00 (and PCA-30's 13.87)",
-        source: "Hinton & Salakhutdinov, Reducing the dimensionality of data with neural networks, \
-             Science 313 (2006), p. 506 (MNIST: 3.00 for the autoencoder, 13.87 for PCA)",
+        source: "Hinton & Salakhutdinov, Reducing the dimensionality of data with neural networks, Science 313 \
+                 (2006) 504-507, Fig. 2B caption: \"The average squared errors for the last three rows are 3.00, \
+                 8.01, and 13.87\" (autoencoder, logistic PCA, PCA; 30-D codes, MNIST test images)",
     },
     Recipe {
         name: "keras-blog",
         what: "the simple (32-unit), sparse (L1 on the code), deep (128-64-32), conv and denoising conv models \
                of the Keras blog on MNIST, the post's epochs: test BCE beside the post's losses",
-        source: "F. Chollet, Building Autoencoders in Keras, blog.keras.io, 14 May 2016",
+        source: "F. Chollet, Building Autoencoders in Keras, blog.keras.io, 14 May 2016, the revision with Adam \
+                 (simple ~0.09, sparse test 0.10, deep ~0.08, conv 0.094; no figure for the denoising model)",
     },
     Recipe {
         name: "vincent2010",
         what: "stacked denoising (SdA-3) and plain (SAE-3) autoencoders 784-1000-1000-1000, greedy pretraining \
                then fine-tuning, MNIST test error against the published 1.28% and 1.40%",
         source: "Vincent, Larochelle, Lajoie, Bengio & Manzagol, Stacked Denoising Autoencoders, JMLR 11 \
-                 (2010), Table 3 (MNIST column: SdA-3 1.28%, SAE-3 1.40%)",
+                 (2010), Table 3 (MNIST: SdA-3 1.28% at 25% masking, SAE-3 1.40%, DBN-3 1.24%)",
     },
     Recipe {
         name: "rifai2011",
         what: "one contractive layer 784-1000 pretrained, then fine-tuned: MNIST test error against the \
                published 1.14%",
         source: "Rifai, Vincent, Muller, Glorot & Bengio, Contractive Auto-Encoders, ICML 2011, Table 1 \
-                 (MNIST: CAE 1.14%)",
+                 (MNIST test error: CAE 1.14%, DAE-g 1.18%, RBM 1.30%, AE 1.78%)",
     },
     Recipe {
         name: "denoising",

@@ -7,8 +7,8 @@ pub const RECIPE: TrainRecipe = TrainRecipe {
     title: "Contractive autoencoder pretraining (Rifai et al. 2011)",
     setting: "MNIST (60,000 train, 10,000 test). One sigmoid layer 784-1000 pretrained as a contractive \
               autoencoder (BCE + lambda ||J_f(x)||_F^2, Adam), then a softmax head and the layer fine-tuned with \
-              labels. Lambda and the schedule were chosen on a validation split (the last 10,000 training \
-              images, `--validation 10000`); docs/RESULTS.md lists those runs.",
+              labels. The schedule is a starting point from the earlier hand-run SdA \
+              (docs/RESULTS.md), not yet tuned on a validation split (`--validation 10000`).",
     figure: "test error (%)",
     runs: &[TrainRun {
         label: "CAE-1 + fine-tuning",

@@ -8,9 +8,8 @@ pub const RECIPE: TrainRecipe = TrainRecipe {
     title: "Stacked denoising autoencoders (Vincent et al. 2010)",
     setting: "MNIST (60,000 train, 10,000 test). Three sigmoid layers 784-1000-1000-1000, each pretrained as an \
               autoencoder (BCE, Adam) on the codes of the layers below, masking noise 0.25 for SdA-3 and none \
-              for SAE-3; then a softmax head and the whole stack fine-tuned with labels. The schedule was chosen \
-              on a validation split (the last 10,000 training images, `--validation 10000`); docs/RESULTS.md \
-              lists those runs.",
+              for SAE-3; then a softmax head and the whole stack fine-tuned with labels. The schedule is a starting point from the earlier hand-run SdA \
+              (docs/RESULTS.md), not yet tuned on a validation split (`--validation 10000`).",
     figure: "test error (%)",
     runs: &[
         TrainRun {
@@ -29,6 +28,5 @@ pub const RECIPE: TrainRecipe = TrainRecipe {
         },
     ],
     notes: &["The paper trained by SGD with early stopping and chose layer sizes, noise level, learning rates and \
-         epochs by a search on its validation set; here Adam with a per-epoch decay of the rate and one \
-         schedule chosen on our validation split."],
+         epochs by a search on its validation set; here Adam with a per-epoch decay of the rate."],
 };
