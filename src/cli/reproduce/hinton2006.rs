@@ -10,14 +10,11 @@
 use super::report::Report;
 use super::Context;
 use autoenc::backend::{Activation, Backend};
-use autoenc::data::datasets;
-use autoenc::data::noise::Noise;
 use autoenc::models::ae::{DenseAutoencoder, DenseConfig};
 use autoenc::models::objective::{Objective, Reconstruction};
 use autoenc::models::pca::Pca;
-use autoenc::optim::OptimizerKind;
 use autoenc::train::{self, TrainConfig};
-use autoenc::{Error, Result};
+use autoenc::Result;
 
 /// The paper's figures: test squared error per image (Hinton & Salakhutdinov 2006, Fig. 2B).
 const PUBLISHED_AE: f64 = 3.00;
@@ -26,20 +23,12 @@ const HIDDEN: [usize; 3] = [1000, 500, 250];
 const CODE: usize = 30;
 
 /// Full MNIST: the schedule chosen on the validation split. The bundled subset (2,000
-/// images, 16 steps an epoch) gets more, smaller steps.
-fn schedule(quick: bool, seed: u64) -> TrainConfig {
-    let (epochs, batch_size, lr, lr_decay) = if quick { (30, 64, 1e-3, 0.95) } else { (EPOCHS, 128, 1e-3, LR_DECAY) };
-    TrainConfig {
-        epochs,
-        batch_size,
-        lr,
-        lr_decay,
-        optimizer: OptimizerKind::Adam { beta1: 0.9, beta2: 0.999, eps: 1e-8 },
-        weight_decay: WEIGHT_DECAY,
-        seed,
-        noise: Noise::None,
-        check_every: 50,
-        progress: false,
+/// images, 31 steps an epoch) gets more, smaller steps.
+fn schedule(ctx: &Context) -> TrainConfig {
+    if ctx.quick {
+        ctx.adam(30, 64, 1e-3, 0.95, 0.0)
+    } else {
+        ctx.adam(EPOCHS, 128, 1e-3, LR_DECAY, WEIGHT_DECAY)
     }
 }
 // On the validation split (50,000 / 10,000): no weight decay 3.76 after 30 epochs at a 0.93
@@ -62,13 +51,9 @@ pub fn config(input: usize) -> DenseConfig {
 }
 
 pub fn run<B: Backend>(backend: &B, ctx: &Context) -> Result<Report> {
-    let dataset = if ctx.quick { "bundled" } else { "mnist" };
-    let data = datasets::load(dataset, ctx.data_dir)?;
+    let data = ctx.mnist()?;
     let (n, d) = (data.n_train(), data.dim());
-    if n == 0 || data.n_test() == 0 {
-        return Err(Error::Config(format!("dataset '{}' needs training and test images", data.name)));
-    }
-    let cfg = schedule(ctx.quick, ctx.seed);
+    let cfg = schedule(ctx);
     let model = DenseAutoencoder::new(backend, config(d), ctx.seed)?;
     let objective = Objective::plain(Reconstruction::Bce);
     let started = std::time::Instant::now();

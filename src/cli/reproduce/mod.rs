@@ -14,6 +14,10 @@ mod vincent2010;
 
 use super::backend::{BackendArgs, OnBackend};
 use autoenc::backend::Backend;
+use autoenc::data::datasets::{self, Dataset};
+use autoenc::data::noise::Noise;
+use autoenc::optim::OptimizerKind;
+use autoenc::train::TrainConfig;
 use autoenc::{Error, Result};
 use clap::Args;
 use report::Report;
@@ -111,6 +115,33 @@ pub struct Context<'a> {
     pub quick: bool,
     pub data_dir: &'a Path,
     pub seed: u64,
+}
+
+impl Context<'_> {
+    /// Full MNIST, or the bundled subset for `--quick`; both splits must be non-empty.
+    pub fn mnist(&self) -> Result<Dataset> {
+        let data = datasets::load(if self.quick { "bundled" } else { "mnist" }, self.data_dir)?;
+        if data.n_train() == 0 || data.n_test() == 0 {
+            return Err(Error::Config(format!("dataset '{}' needs training and test images", data.name)));
+        }
+        Ok(data)
+    }
+
+    /// An Adam schedule on clean inputs, without the progress bar (a recipe prints its own lines).
+    pub fn adam(&self, epochs: usize, batch_size: usize, lr: f32, lr_decay: f32, weight_decay: f32) -> TrainConfig {
+        TrainConfig {
+            epochs,
+            batch_size,
+            lr,
+            lr_decay,
+            optimizer: OptimizerKind::Adam { beta1: 0.9, beta2: 0.999, eps: 1e-8 },
+            weight_decay,
+            seed: self.seed,
+            noise: Noise::None,
+            check_every: 20,
+            progress: false,
+        }
+    }
 }
 
 struct Job<'a> {

@@ -11,14 +11,11 @@
 use super::report::Report;
 use super::Context;
 use autoenc::backend::Backend;
-use autoenc::data::datasets;
-use autoenc::data::noise::Noise;
 use autoenc::models::ae::{DenseAutoencoder, DenseConfig};
 use autoenc::models::objective::{Objective, Reconstruction};
 use autoenc::models::pca::{principal_angles, Pca};
-use autoenc::optim::OptimizerKind;
 use autoenc::train::{self, TrainConfig};
-use autoenc::{Error, Result};
+use autoenc::Result;
 
 const CODES: [usize; 4] = [2, 10, 32, 64];
 /// The goal: the linear AE's test error within half a percent of PCA's.
@@ -26,30 +23,18 @@ const MAX_RATIO: f64 = 1.005;
 
 /// The schedule: full MNIST needs 20 epochs at batch 128; the bundled subset (a few
 /// steps per epoch) more, smaller epochs.
-fn schedule(quick: bool, seed: u64) -> TrainConfig {
-    let (epochs, batch_size, lr, lr_decay) = if quick { (200, 32, 3e-3, 0.98) } else { (20, 128, 2e-3, 0.8) };
-    TrainConfig {
-        epochs,
-        batch_size,
-        lr,
-        lr_decay,
-        optimizer: OptimizerKind::Adam { beta1: 0.9, beta2: 0.999, eps: 1e-8 },
-        weight_decay: 0.0,
-        seed,
-        noise: Noise::None,
-        check_every: 20,
-        progress: false,
+fn schedule(ctx: &Context) -> TrainConfig {
+    if ctx.quick {
+        ctx.adam(200, 32, 3e-3, 0.98, 0.0)
+    } else {
+        ctx.adam(20, 128, 2e-3, 0.8, 0.0)
     }
 }
 
 pub fn run<B: Backend>(backend: &B, ctx: &Context) -> Result<Report> {
-    let dataset = if ctx.quick { "bundled" } else { "mnist" };
-    let data = datasets::load(dataset, ctx.data_dir)?;
+    let data = ctx.mnist()?;
     let (n, d) = (data.n_train(), data.dim());
-    if n == 0 || data.n_test() == 0 {
-        return Err(Error::Config(format!("dataset '{}' needs training and test images", data.name)));
-    }
-    let cfg = schedule(ctx.quick, ctx.seed);
+    let cfg = schedule(ctx);
     let mut report = Report {
         title: "PCA against the linear autoencoder".into(),
         setting: format!(
