@@ -77,7 +77,8 @@ pub fn run(recipe: &TrainRecipe, ctx: &Context, backend: &BackendArgs, out: &Pat
         let ours_text = if met { format!("{ours:.3}") } else { format!("**{ours:.3}**") };
         report.rows.push(vec![
             r.label.into(),
-            r.published.map(|p| format!("{p:.2}")).unwrap_or("-".into()),
+            // As published (0.094 keeps its third digit, 1.28 its two).
+            r.published.map(|p| p.to_string()).unwrap_or("-".into()),
             ours_text,
             r.published.map(|p| format!("{:+.3}", ours - p)).unwrap_or("-".into()),
             format!("{seconds:.0}"),
