@@ -38,8 +38,19 @@ pub const ELBO_COLUMNS: &str = "test_neg_elbo,test_recon,test_kl";
 /// corrupted inputs reconstructed against the clean images.
 pub const NOISY_INPUT_COLUMNS: &str = "test_noisy_recon_loss,test_noisy_sse_per_image";
 
-/// metrics.csv's header for a run of `spec` (a stacked run writes its own).
+/// A stacked run's columns: one row per pretraining epoch of each layer, then one per
+/// classifier epoch. train_objective is the phase's objective (the layer's reconstruction
+/// loss plus any contractive penalty while pretraining, the cross-entropy while
+/// classifying); the last two columns are filled by denoising pretraining: the layer's test
+/// inputs corrupted by the same noise, reconstructed and scored against the clean ones.
+pub const STACKED_METRICS_HEADER: &str = "phase,layer,epoch,train_objective,test_recon_loss,test_error,seconds,\
+                                          test_noisy_recon_loss,test_noisy_sse_per_image";
+
+/// metrics.csv's header for a run of `spec`.
 pub fn metrics_header(spec: &RunSpec) -> String {
+    if spec.model == "stacked" {
+        return STACKED_METRICS_HEADER.into();
+    }
     let mut header = METRICS_HEADER.to_string();
     if spec.model == "vae" {
         header = format!("{header},{ELBO_COLUMNS}");
@@ -47,10 +58,23 @@ pub fn metrics_header(spec: &RunSpec) -> String {
     // Decided as the trainer decides it (`Noise::is_none` on the parsed spec), so the header
     // and the rows it heads cannot disagree.
     let noisy = Noise::parse(&spec.training.noise).is_ok_and(|n| !n.is_none());
-    if noisy && spec.model != "stacked" {
+    if noisy {
         header = format!("{header},{NOISY_INPUT_COLUMNS}");
     }
     header
+}
+
+/// A resumed run's metrics.csv text (at `path`) must start with the `expected` header.
+pub fn check_columns(metrics: &str, expected: &str, path: &Path) -> Result<()> {
+    let found = metrics.lines().next().unwrap_or("");
+    if found == expected {
+        return Ok(());
+    }
+    Err(Error::Config(format!(
+        "{}: its columns ({found}) are not those this version writes ({expected}); \
+         the run cannot be resumed, train a new one",
+        path.display()
+    )))
 }
 
 /// The key of the checkpoint metadata entry holding the run's spec.
@@ -83,16 +107,8 @@ impl RunWriter {
 
     /// Continues the run in `dir` (`train --resume`): its metrics so far are kept.
     pub fn resume(dir: &Path, spec: &RunSpec, metrics: String) -> Result<Self> {
-        // New rows must fit the columns already there (a stacked run has its own header).
-        let expected = metrics_header(spec);
-        let found = metrics.lines().next().unwrap_or("");
-        if spec.model != "stacked" && found != expected {
-            return Err(Error::Config(format!(
-                "{}: its columns ({found}) are not those this version writes ({expected}); \
-                 the run cannot be resumed, train a new one",
-                dir.join(METRICS_FILE).display()
-            )));
-        }
+        // New rows must fit the columns already there.
+        check_columns(&metrics, &metrics_header(spec), &dir.join(METRICS_FILE))?;
         let staging = staging::Staging::amend(dir)?;
         Ok(RunWriter { dir: dir.to_path_buf(), spec: spec.clone(), metrics, staging })
     }

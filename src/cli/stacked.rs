@@ -121,7 +121,6 @@ impl OnBackend for ResumeJob<'_> {
         }
         let path = run.dir.join(METRICS_FILE);
         let metrics = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        StackedMetrics::check_columns(&metrics, &path)?;
         eprintln!("resuming {} in the {name}, after epoch {epoch} of {epochs}", run.dir.display());
         let writer = RunWriter::resume(&run.dir, &run.spec, metrics.clone())?;
         plan.train(backend, writer, Some(Resumed { run, state, stage, metrics }))

@@ -4,17 +4,9 @@
 
 use super::pictures;
 use autoenc::plots::{Panel, Series};
-use autoenc::run::RunWriter;
+use autoenc::run::{RunWriter, STACKED_METRICS_HEADER};
 use autoenc::train::{ClassifierEpoch, EpochMetrics};
-use autoenc::{Error, Result};
-use std::path::Path;
-
-// train_objective is the phase's objective: the layer's reconstruction loss (plus any
-// contractive penalty) while pretraining, the cross-entropy while classifying. The last two
-// columns are filled by denoising pretraining: the layer's test inputs corrupted by the same
-// noise, reconstructed and scored against the clean ones.
-const HEADER: &str = "phase,layer,epoch,train_objective,test_recon_loss,test_error,seconds,\
-                      test_noisy_recon_loss,test_noisy_sse_per_image\n";
+use autoenc::Result;
 
 /// The metrics.csv text of a stacked run.
 pub struct StackedMetrics {
@@ -22,23 +14,10 @@ pub struct StackedMetrics {
 }
 
 impl StackedMetrics {
-    /// A new run's (the header), or a resumed run's rows so far (checked by `check_columns`).
+    /// A new run's (the header), or a resumed run's rows so far (whose columns
+    /// `RunWriter::resume` checked).
     pub fn new(so_far: Option<String>) -> Self {
-        StackedMetrics { text: so_far.unwrap_or_else(|| HEADER.into()) }
-    }
-
-    /// A resumed run's metrics.csv (at `path`) must have the columns this version writes.
-    pub fn check_columns(text: &str, path: &Path) -> Result<()> {
-        let found = text.lines().next().unwrap_or("");
-        if found == HEADER.trim_end() {
-            return Ok(());
-        }
-        Err(Error::Config(format!(
-            "{}: its columns ({found}) are not those this version writes ({}); the run cannot be resumed, \
-             train a new one",
-            path.display(),
-            HEADER.trim_end()
-        )))
+        StackedMetrics { text: so_far.unwrap_or_else(|| format!("{STACKED_METRICS_HEADER}\n")) }
     }
 
     pub fn pretrain(&mut self, writer: &mut RunWriter, layer: usize, m: &EpochMetrics) -> Result<()> {
@@ -109,14 +88,17 @@ fn curve_panels(text: &str) -> Vec<Panel> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use autoenc::run::check_columns;
+    use std::path::Path;
 
     #[test]
     fn a_resumed_run_must_have_these_columns() {
         let path = Path::new("run/metrics.csv");
-        assert!(StackedMetrics::check_columns(&format!("{HEADER}pretrain,0,1,0.1,0.1,,1.0,0.2,3.0\n"), path).is_ok());
+        let current = format!("{STACKED_METRICS_HEADER}\npretrain,0,1,0.1,0.1,,1.0,0.2,3.0\n");
+        assert!(check_columns(&current, STACKED_METRICS_HEADER, path).is_ok());
         // What a stacked run wrote before the noisy-input columns.
         let old = "phase,layer,epoch,train_objective,test_recon_loss,test_error,seconds\npretrain,0,1,0.1,0.1,,1.0\n";
-        let msg = StackedMetrics::check_columns(old, path).unwrap_err().to_string();
+        let msg = check_columns(old, STACKED_METRICS_HEADER, path).unwrap_err().to_string();
         assert!(msg.contains("run/metrics.csv") && msg.contains("cannot be resumed"), "{msg}");
     }
 }

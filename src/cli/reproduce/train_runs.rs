@@ -16,7 +16,7 @@ pub struct TrainRun {
     /// `autoenc train` flags of the paper's setting, as typed (no --out, --seed, --backend:
     /// the reproduction adds them).
     pub flags: &'static str,
-    /// The same model on the bundled subset, in seconds.
+    /// A smaller version on the bundled subset, in seconds.
     pub quick: &'static str,
     pub metric: Metric,
     /// The published figure this run is compared with (lower is better), if there is one.
