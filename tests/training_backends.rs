@@ -251,3 +251,27 @@ fn evaluation_matches_host_reference_on_gpu() {
         evaluation_matches_host_reference(&g);
     }
 }
+
+/// `check_every` only sets how often the device's loss sum is read back (a resumed run may
+/// read back at another rate): the epoch's train loss must not move, not even in its last bit.
+fn loss_read_back_rate_changes_nothing<B: Backend>(be: &B, what: &str) {
+    let d = data(300, 50);
+    let obj = Objective::plain(Reconstruction::Bce);
+    let losses = |every: usize| {
+        let model = DenseAutoencoder::new(be, dense(Activation::Sigmoid, vec![32]), 3).unwrap();
+        let c = TrainConfig { check_every: every, ..cfg(2, 8, Noise::None) };
+        run(be, &model, &obj, &d, &c).iter().map(|m| m.train_loss.to_bits()).collect::<Vec<_>>()
+    };
+    let every_step = losses(1);
+    for every in [4, 7, 1000] {
+        assert_eq!(losses(every), every_step, "{what}: the train loss with check_every {every} differs from 1");
+    }
+}
+
+#[test]
+fn the_loss_read_back_rate_changes_no_train_loss() {
+    loss_read_back_rate_changes_nothing(&CpuBackend::new(), "cpu");
+    if let Some(g) = gpu() {
+        loss_read_back_rate_changes_nothing(&g, "gpu");
+    }
+}

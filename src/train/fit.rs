@@ -107,9 +107,11 @@ pub fn fit_from<B: Backend, T: Task<B>>(
         let start = Instant::now();
         let dispatches_before = backend.dispatch_count();
         let order = shuffled_indices(n, cfg.seed, epoch as u64);
-        // The loss is summed on the device and read back every `check_every` steps.
-        // Zeroed after each read-back: a window's sum keeps its precision even after a huge one.
-        let mut acc = backend.zeros(1, "loss window sum")?;
+        // The loss is summed on the device over the whole epoch and read back every
+        // `check_every` steps; a window's loss is the difference of two read-backs. Never
+        // zeroed within the epoch, so the epoch's sum is one sequence of f32 additions
+        // whatever `check_every` is (a resumed run may read back at another rate).
+        let acc = backend.zeros(1, "epoch loss sum")?;
         let (mut loss_sum, mut weight_sum, mut pending, mut checked_weight) = (0.0f64, 0usize, 0usize, 0usize);
         if let Some(b) = &bar {
             b.reset();
@@ -128,20 +130,18 @@ pub fn fit_from<B: Backend, T: Task<B>>(
             weight_sum += rows;
             pending += 1;
             // The run's first step is read alone: its loss (before any update) is the
-            // baseline an exploding loss is measured against. Only in epoch 1, so a resumed
-            // run groups its read-backs (and rounds its sums) as an uninterrupted one does.
+            // baseline an exploding loss is measured against.
             let baseline = epoch == 1 && step == 0;
             if baseline || pending == cfg.check_every || step + 1 == steps_per_epoch {
-                let window = backend.download(&acc)?[0] as f64;
-                acc = backend.zeros(1, "loss window sum")?;
+                let sum = backend.download(&acc)?[0] as f64;
                 guard.check_loss(
                     task.loss_name(),
-                    window / (weight_sum - checked_weight) as f64,
+                    (sum - loss_sum) / (weight_sum - checked_weight) as f64,
                     epoch,
                     step + 1,
                     cfg,
                 )?;
-                loss_sum += window;
+                loss_sum = sum;
                 checked_weight = weight_sum;
                 pending = 0;
                 if let Some(b) = &bar {
