@@ -197,6 +197,30 @@ fn stacked_run_reports_test_error() {
 }
 
 #[test]
+fn finetune_noise_corrupts_the_supervised_inputs_only_and_is_recorded() {
+    let run = |name: &str, noise: &str| {
+        let dir = temp_dir(name);
+        let d = dir.to_str().unwrap();
+        let flags = ["--model", "stacked", "--layers", "784,32", "--pretrain", "ae", "--pretrain-epochs", "1"];
+        let limits = ["--finetune-epochs", "2", "--limit-train", "256", "--limit-test", "64"];
+        let out = autoenc(&[&["train"][..], &flags, &limits, &["--finetune-noise", noise, "--out", d]].concat());
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let config = std::fs::read_to_string(dir.join("config.json")).unwrap();
+        assert!(config.contains(&format!("\"finetune_noise\": \"{noise}\"")), "{config}");
+        let metrics = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+        metrics.lines().skip(1).map(|l| l.split(',').take(5).collect::<Vec<_>>().join(",")).collect::<Vec<_>>()
+    };
+    let (clean, noisy) = (run("finetune-clean", "none"), run("finetune-noisy", "masking:0.5"));
+    // Pretraining is untouched; the supervised phase trains on other (corrupted) inputs.
+    assert_eq!(clean[0], noisy[0], "pretraining changed");
+    assert_ne!(clean[1], noisy[1], "half the pixels masked, yet the same fine-tuning loss");
+    assert_eq!(noisy, run("finetune-noisy-again", "masking:0.5"), "the corruption is seeded");
+    assert_clean_error(&autoenc(&["train", "--model", "stacked", "--finetune-noise", "masking:2"]), "--finetune-noise");
+    let frozen = ["train", "--model", "stacked", "--classifier-only", "--finetune-noise", "masking:0.1"];
+    assert_clean_error(&autoenc(&frozen), "--classifier-only");
+}
+
+#[test]
 fn pca_reports_reconstruction_error() {
     let out = autoenc(&["pca", "--code", "16", "--limit-train", "500", "--limit-test", "100"]);
     let stdout = String::from_utf8_lossy(&out.stdout);

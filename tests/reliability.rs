@@ -381,6 +381,7 @@ fn a_stacked_run_killed_in_the_pretraining_of_its_second_layer_resumes_bit_ident
 fn a_stacked_run_killed_in_fine_tuning_resumes_bit_identically() {
     // Checkpoint 9 is the last: the resumed run finds it complete.
     let kills: Vec<_> = (7..=9).map(|n| (n, stage_of_checkpoint(n))).collect();
+    // With corrupted fine-tuning inputs: a resumed epoch must corrupt the same pixels.
     stacked_kill_and_resume("stacked-finetune", &[], &kills);
 }
 

@@ -72,6 +72,8 @@ row "stacked layer of width 0" train --out s --model stacked --layers 784,0
 row "stacked with nothing to train" train --out s --model stacked --pretrain-epochs 0 --finetune-epochs 0
 row "stacked fine-tune lr NaN" train --out s --model stacked --finetune-lr nan
 row "unknown pretraining" train --out s --model stacked --pretrain foo
+row "fine-tuning noise out of range" train --out s --model stacked --finetune-noise masking:2
+row "fine-tuning noise on a frozen stack" train --out s --model stacked --classifier-only --finetune-noise masking:0.1
 row "memory budget 0" --max-memory 0 "${T[@]}"
 row "memory budget unit unknown" --max-memory 5X "${T[@]}"
 row "limit-train 0" train --out run --limit-train 0

@@ -106,6 +106,10 @@ pub struct TrainArgs {
     /// Stacked: train only the softmax head on the frozen stack's codes.
     #[arg(long)]
     pub classifier_only: bool,
+    /// Stacked: corrupt the images the supervised phase trains on (as --noise: masking:V,
+    /// gaussian:SIGMA, salt-pepper:P), a regulariser; the test images stay clean.
+    #[arg(long, default_value = "none")]
+    pub finetune_noise: String,
     /// Hidden layer sizes between input and code, comma separated (decoder mirrors them); 0 for none.
     #[arg(long, value_delimiter = ',', default_values_t = [256])]
     pub hidden: Vec<usize>,

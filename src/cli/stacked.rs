@@ -70,8 +70,22 @@ fn fresh_spec<B: Backend>(backend: &B, args: &TrainArgs, data: &Dataset) -> Resu
         finetune_epochs: args.finetune_epochs,
         finetune_lr: args.finetune_lr.unwrap_or(args.lr),
         classifier_only: args.classifier_only,
+        finetune_noise: finetune_noise(args)?.to_string(),
     };
     Ok(args.run_spec(backend, data, args.training_spec(&objective, &noise), arch))
+}
+
+/// `--finetune-noise`, which corrupts images: a classifier on the frozen stack's codes has none.
+fn finetune_noise(args: &TrainArgs) -> Result<Noise> {
+    let noise = Noise::parse(&args.finetune_noise).map_err(|e| Error::Config(format!("--finetune-noise: {e}")))?;
+    if args.classifier_only && !noise.is_none() {
+        return Err(Error::Config(
+            "--finetune-noise corrupts the images the whole stack is fine-tuned on; with --classifier-only \
+             the head trains on the frozen stack's codes instead"
+                .into(),
+        ));
+    }
+    Ok(noise)
 }
 
 fn check_widths(widths: &[usize], data: &Dataset) -> Result<()> {
@@ -155,6 +169,7 @@ struct Plan<'a> {
     finetune_epochs: usize,
     finetune_lr: f32,
     classifier_only: bool,
+    finetune_noise: Noise,
     objective: Objective,
     /// The pretraining's configuration (seeded per layer).
     pre_cfg: TrainConfig,
@@ -163,8 +178,15 @@ struct Plan<'a> {
 
 impl<'a> Plan<'a> {
     fn from_spec(spec: &RunSpec, data: &'a Dataset, args: &TrainArgs) -> Result<Self> {
-        let Architecture::Stacked { layers, pretrain, pretrain_epochs, finetune_epochs, finetune_lr, classifier_only } =
-            &spec.arch
+        let Architecture::Stacked {
+            layers,
+            pretrain,
+            pretrain_epochs,
+            finetune_epochs,
+            finetune_lr,
+            classifier_only,
+            finetune_noise,
+        } = &spec.arch
         else {
             return Err(Error::Config(format!("model '{}' is not a stacked model", spec.model)));
         };
@@ -180,6 +202,7 @@ impl<'a> Plan<'a> {
             finetune_epochs: *finetune_epochs,
             finetune_lr: *finetune_lr,
             classifier_only: *classifier_only,
+            finetune_noise: Noise::parse(finetune_noise)?,
             objective,
             pre_cfg,
             save_every: args.save_every,
@@ -322,7 +345,7 @@ impl<'a> Plan<'a> {
         let fine_cfg = TrainConfig {
             epochs: self.finetune_epochs,
             lr: self.finetune_lr,
-            noise: Noise::None,
+            noise: self.finetune_noise,
             ..self.pre_cfg.clone()
         };
         let phase = self.phase();

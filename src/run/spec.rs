@@ -71,6 +71,10 @@ fn default_momentum() -> f32 {
     0.9
 }
 
+fn no_noise() -> String {
+    "none".into()
+}
+
 fn default_decoder() -> String {
     "upsample".into()
 }
@@ -102,6 +106,10 @@ pub enum Architecture {
         finetune_epochs: usize,
         finetune_lr: f32,
         classifier_only: bool,
+        /// The corruption of the supervised phase's training inputs ("none" in runs written
+        /// before it was recorded).
+        #[serde(default = "no_noise")]
+        finetune_noise: String,
     },
     Conv {
         #[serde(default = "default_decoder")]

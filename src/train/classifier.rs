@@ -6,11 +6,17 @@ use super::fit::{fit_from, EpochEnd, EpochStats, Resume, Task};
 use crate::autodiff::{ops, Tape, Var};
 use crate::backend::prelude::*;
 use crate::backend::Loss;
-use crate::data::batches::{gather_labels, gather_rows, one_hot};
+use crate::data::batches::{epoch_rng, gather_labels, gather_rows, one_hot};
+use crate::data::noise::Noise;
 use crate::error::{Error, Result};
 use crate::models::stacked::Classifier;
 use crate::nn::{Bound, Params};
 use crate::tensor::Tensor;
+use rand::rngs::StdRng;
+
+/// The stream of the training inputs' corruption (`--finetune-noise`), apart from the
+/// shuffling's and the pretraining noise's.
+const INPUT_NOISE_STREAM: u64 = 0x636c_666e_6f69;
 
 /// One epoch of classifier training.
 #[derive(Clone, Debug)]
@@ -31,6 +37,10 @@ pub struct ClassifierTask<'a, B: Backend> {
     test_y: &'a [u8],
     /// "finetune" or "classifier": names the phase in the printed lines.
     phase: &'static str,
+    /// Corrupts each training batch (a regulariser; the test inputs stay clean).
+    noise: Noise,
+    seed: u64,
+    noise_rng: StdRng,
 }
 
 impl<'a, B: Backend> ClassifierTask<'a, B> {
@@ -40,13 +50,16 @@ impl<'a, B: Backend> ClassifierTask<'a, B> {
         (train_x, train_y): (&'a [f32], &'a [u8]),
         (test_x, test_y): (&'a [f32], &'a [u8]),
         phase: &'static str,
+        noise: Noise,
+        seed: u64,
     ) -> Result<Self> {
         let dim = clf.input_width();
         let n = train_y.len();
         if n == 0 || train_x.len() != n * dim {
             return Err(Error::Shape(format!("classifier: {} values for {n} labels of width {dim}", train_x.len())));
         }
-        Ok(ClassifierTask { backend, clf, train_x, train_y, test_x, test_y, phase })
+        let noise_rng = epoch_rng(seed, 1, INPUT_NOISE_STREAM);
+        Ok(ClassifierTask { backend, clf, train_x, train_y, test_x, test_y, phase, noise, seed, noise_rng })
     }
 }
 
@@ -67,7 +80,8 @@ impl<B: Backend> Task<B> for ClassifierTask<'_, B> {
 
     fn batch_loss(&mut self, tape: &Tape<B>, p: &Bound<B>, idx: &[usize]) -> Result<Var> {
         let (dim, classes) = (self.clf.input_width(), self.clf.classes);
-        let rows = gather_rows(self.train_x, dim, idx);
+        let mut rows = gather_rows(self.train_x, dim, idx);
+        self.noise.apply(&mut rows, &mut self.noise_rng);
         let x = Tensor::from_slice(self.backend, [idx.len(), dim], &rows, "classifier batch")?;
         let t = one_hot(&gather_labels(self.train_y, idx), classes)?;
         let target = Tensor::from_slice(self.backend, [idx.len(), classes], &t, "classifier labels")?;
@@ -94,10 +108,16 @@ impl<B: Backend> Task<B> for ClassifierTask<'_, B> {
             m.seconds
         ))
     }
+
+    fn start_epoch(&mut self, epoch: usize) {
+        // Reseeded per epoch, so a resumed run corrupts the same pixels.
+        self.noise_rng = epoch_rng(self.seed, epoch as u64, INPUT_NOISE_STREAM);
+    }
 }
 
 /// Trains every parameter of `clf` with softmax cross-entropy on one-hot labels, calling
-/// `on_epoch` after each epoch. `phase` names the phase in the printed lines.
+/// `on_epoch` after each epoch. `phase` names the phase in the printed lines; `cfg.noise`
+/// corrupts the training inputs (never the test inputs).
 pub fn train_classifier<B: Backend>(
     backend: &B,
     clf: &Classifier<B>,
@@ -124,6 +144,6 @@ pub fn train_classifier_from<B: Backend>(
     on_epoch: &mut dyn FnMut(&ClassifierEpoch, EpochEnd<'_, B>) -> Result<()>,
 ) -> Result<Vec<ClassifierEpoch>> {
     cfg.validate()?;
-    let mut task = ClassifierTask::new(backend, clf, train, test, phase)?;
+    let mut task = ClassifierTask::new(backend, clf, train, test, phase, cfg.noise, cfg.seed)?;
     fit_from(backend, &mut task, cfg, resume, on_epoch)
 }
