@@ -15,7 +15,7 @@ pub const RECIPE: TrainRecipe = TrainRecipe {
         flags: "--model stacked --dataset mnist --layers 784,1000 --pretrain contractive --lambda 1e-3 --pretrain-epochs 10 --finetune-epochs 30 --lr-decay 0.9 --batch-size 64",
         quick: "--model stacked --dataset bundled --layers 784,256 --pretrain contractive --lambda 1e-3 --pretrain-epochs 3 --finetune-epochs 20 --batch-size 64",
         metric: Metric::StackedTestErrorPercent,
-        published: Some(1.14),
+        published: Some("1.14"),
     }],
     notes: &["Our reconstruction loss is a mean over the 784 pixels, so our lambda is about 1/784 of the same number \
          on a per-image sum, as in the paper."],

@@ -19,8 +19,15 @@ pub struct TrainRun {
     /// A smaller version on the bundled subset, in seconds.
     pub quick: &'static str,
     pub metric: Metric,
-    /// The published figure this run is compared with (lower is better), if there is one.
-    pub published: Option<f64>,
+    /// The published figure this run is compared with (lower is better), if there is one,
+    /// written as the source prints it ("1.40", "0.094"): the table shows it so.
+    pub published: Option<&'static str>,
+}
+
+impl TrainRun {
+    fn published_value(&self) -> Option<f64> {
+        self.published.map(|p| p.parse().unwrap_or_else(|_| panic!("{}: published figure '{p}'", self.label)))
+    }
 }
 
 /// The figure a run reports.
@@ -72,15 +79,15 @@ pub fn run(recipe: &TrainRecipe, ctx: &Context, backend: &BackendArgs, out: &Pat
         crate::cli::run_train_command(&argv)?;
         let seconds = started.elapsed().as_secs_f64();
         let ours = read_figure(&dir, r.metric)?;
-        let met = r.published.is_none_or(|p| ours <= p);
+        let published = r.published_value();
+        let met = published.is_none_or(|p| ours <= p);
         report.goal_met &= met;
         let ours_text = if met { format!("{ours:.3}") } else { format!("**{ours:.3}**") };
         report.rows.push(vec![
             r.label.into(),
-            // As published (0.094 keeps its third digit, 1.28 its two).
-            r.published.map(|p| p.to_string()).unwrap_or("-".into()),
+            r.published.unwrap_or("-").into(),
             ours_text,
-            r.published.map(|p| format!("{:+.3}", ours - p)).unwrap_or("-".into()),
+            published.map(|p| format!("{:+.3}", ours - p)).unwrap_or("-".into()),
             format!("{seconds:.0}"),
             format!("`autoenc {}`", argv[1..].join(" ")),
         ]);
@@ -161,5 +168,17 @@ mod tests {
     fn labels_become_folder_names() {
         assert_eq!(super::slug("SdA-3 (masking 25%)"), "sda-3-masking-25");
         assert_eq!(super::slug("simple, 32 units"), "simple-32-units");
+    }
+
+    #[test]
+    fn every_published_figure_is_a_number() {
+        for name in ["keras-blog", "vincent2010", "rifai2011", "denoising"] {
+            let recipe = super::super::train_recipe(name).expect("a train recipe");
+            for run in recipe.runs {
+                let value = run.published_value();
+                assert_eq!(value.is_some(), run.published.is_some(), "{name}: {}", run.label);
+                assert!(value.is_none_or(|v| v.is_finite() && v > 0.0), "{name}: {}", run.label);
+            }
+        }
     }
 }
