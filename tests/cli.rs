@@ -378,6 +378,27 @@ fn reproduce_train_recipes_quick_write_their_runs_and_tables() {
 }
 
 #[test]
+fn reproduce_only_runs_the_named_runs() {
+    let dir = temp_dir("reproduce-only");
+    let d = dir.to_str().unwrap();
+    let out = autoenc(&["reproduce", "keras-blog", "--quick", "--only", "deep-128-64-32,simple-32-units", "--out", d]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows = results_rows(&dir);
+    // In the recipe's order, whatever the order of --only (results.csv drops the labels' commas).
+    assert_eq!(rows.iter().map(|r| r[0].as_str()).collect::<Vec<_>>(), ["simple 32 units", "deep 128-64-32"]);
+    let folders: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().filter(|e| e.path().is_dir()).collect();
+    assert_eq!(folders.len(), 2, "only the two runs trained: {folders:?}");
+    let md = std::fs::read_to_string(dir.join("results.md")).unwrap();
+    assert!(md.contains("Only 2 of the recipe's 5 runs (`--only`)."), "{md}");
+    // An unknown run names the known ones, before anything is written; a recipe without train runs refuses it.
+    let elsewhere = temp_dir("reproduce-only-bad");
+    let bad = autoenc(&["reproduce", "keras-blog", "--only", "banana", "--out", elsewhere.to_str().unwrap()]);
+    assert_clean_error(&bad, "no run 'banana' (its runs: simple-32-units, ");
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0, "nothing written");
+    assert_clean_error(&autoenc(&["reproduce", "hinton2006", "--only", "x"]), "hinton2006 has none");
+}
+
+#[test]
 fn validation_holds_out_training_images_and_the_run_records_it() {
     let dir = temp_dir("validation");
     let out = autoenc(&[

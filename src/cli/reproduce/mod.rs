@@ -43,6 +43,10 @@ pub struct ReproduceArgs {
     pub out: Option<PathBuf>,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Only these runs of a recipe made of train runs, by folder name, comma separated
+    /// (e.g. `keras-blog --only simple-32-units,deep-128-64-32`).
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
     #[command(flatten)]
     pub backend: BackendArgs,
 }
@@ -177,11 +181,19 @@ pub fn reproduce(a: ReproduceArgs) -> Result<ExitCode> {
     }
     let name = a.name.as_deref().expect("checked above");
     let recipe = RECIPES.iter().find(|r| r.name == name).ok_or_else(|| unknown(name))?;
+    // --only is checked before anything is written.
+    match train_recipe(recipe.name) {
+        Some(r) => drop(train_runs::selected(r, &a.only)?),
+        None if !a.only.is_empty() => {
+            return Err(Error::Config(format!("--only selects runs of a recipe made of train runs; {name} has none")))
+        }
+        None => {}
+    }
     let out = out_dir(&a, recipe.name)?;
     let ctx = Context { quick: a.quick, data_dir: &a.data_dir, seed: a.seed };
     let started = std::time::Instant::now();
     let mut report = match train_recipe(recipe.name) {
-        Some(r) => train_runs::run(r, &ctx, &a.backend, &out)?,
+        Some(r) => train_runs::run(r, &ctx, &a.backend, &out, &a.only)?,
         None => a.backend.run(Job { name: recipe.name, ctx })?,
     };
     report.seconds = started.elapsed().as_secs_f64();

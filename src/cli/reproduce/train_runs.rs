@@ -49,8 +49,19 @@ pub struct TrainRecipe {
     pub notes: &'static [&'static str],
 }
 
-pub fn run(recipe: &TrainRecipe, ctx: &Context, backend: &BackendArgs, out: &Path) -> Result<Report> {
-    let setting = if ctx.quick {
+/// The runs `only` names by folder name (every run when it is empty); an unknown name is an
+/// error that lists the known ones.
+pub fn selected<'r>(recipe: &'r TrainRecipe, only: &[String]) -> Result<Vec<&'r TrainRun>> {
+    let known: Vec<String> = recipe.runs.iter().map(|r| slug(r.label)).collect();
+    if let Some(bad) = only.iter().find(|o| !known.contains(o)) {
+        return Err(Error::Config(format!("--only: this recipe has no run '{bad}' (its runs: {})", known.join(", "))));
+    }
+    Ok(recipe.runs.iter().filter(|r| only.is_empty() || only.contains(&slug(r.label))).collect())
+}
+
+pub fn run(recipe: &TrainRecipe, ctx: &Context, backend: &BackendArgs, out: &Path, only: &[String]) -> Result<Report> {
+    let runs = selected(recipe, only)?;
+    let mut setting = if ctx.quick {
         format!(
             "Quick: the bundled subset and short schedules (the commands below). The full setting: {}",
             recipe.setting
@@ -58,7 +69,10 @@ pub fn run(recipe: &TrainRecipe, ctx: &Context, backend: &BackendArgs, out: &Pat
     } else {
         recipe.setting.into()
     };
-    let published = recipe.runs.iter().any(|r| r.published.is_some());
+    if runs.len() < recipe.runs.len() {
+        setting.push_str(&format!(" Only {} of the recipe's {} runs (`--only`).", runs.len(), recipe.runs.len()));
+    }
+    let published = runs.iter().any(|r| r.published.is_some());
     let mut report = Report {
         title: recipe.title.into(),
         setting,
@@ -71,7 +85,7 @@ pub fn run(recipe: &TrainRecipe, ctx: &Context, backend: &BackendArgs, out: &Pat
         notes: recipe.notes.iter().map(|n| n.to_string()).collect(),
         ..Report::default()
     };
-    for r in recipe.runs {
+    for r in runs {
         let dir = out.join(slug(r.label));
         let argv = command(r, ctx, backend, &dir);
         eprintln!("{}: autoenc {}", r.label, argv[1..].join(" "));
