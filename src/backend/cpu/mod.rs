@@ -132,7 +132,8 @@ impl Core for CpuBackend {
     }
 
     fn describe(&self) -> String {
-        format!("cpu ({}, {} threads)", self.simd_level().name(), k::simd::threads())
+        let threads = k::simd::threads();
+        format!("cpu ({}, {threads} thread{})", self.simd_level().name(), if threads == 1 { "" } else { "s" })
     }
 
     fn zeros(&self, len: usize, _label: &str) -> Result<CpuBuf> {

@@ -21,5 +21,9 @@ pub const RECIPE: TrainRecipe = TrainRecipe {
     notes: &["Our reconstruction loss is a mean over the 784 pixels, so our lambda is about 1/784 of the same number \
          on a per-image sum, as in the paper.",
         "The paper fine-tuned by SGD with early stopping; here Adam, and masking noise on the fine-tuning images \
-         (`--finetune-noise`), which the paper did not use."],
+         (`--finetune-noise`), which the paper did not use.",
+        "Tried on the validation split before this run (docs/RESULTS.md): lambda 1e-4, 3e-4, 1e-3 and 1e-2, \
+         fine-tuning rates 1e-3, 3e-3 and 1e-2, 10 and 20 pretraining epochs, fine-tuning with and without \
+         masking; the best reached 1.30% validation error. The last-epoch figure moves by about 0.1 point from \
+         epoch to epoch."],
 };

@@ -30,5 +30,9 @@ pub const RECIPE: TrainRecipe = TrainRecipe {
     ],
     notes: &["The paper trained by SGD with early stopping and chose layer sizes, noise level, learning rates and \
          epochs by a search on its validation set; here Adam with a per-epoch decay of the rate, and masking noise on \
-         the fine-tuning images (`--finetune-noise`), which the paper did not use."],
+         the fine-tuning images (`--finetune-noise`), which the paper did not use.",
+        "Tried on the validation split before this run (docs/RESULTS.md): 10 and 20 pretraining epochs per layer, \
+         weight decay 1e-5 and 1e-4, fine-tuning images masked at 0, 0.1 and 0.2, fine-tuning rates 1e-3 and 3e-3; \
+         the chosen schedule reached 1.32% validation error (SdA-3), and with 10 pretraining epochs 1.42% (SAE-3). \
+         The last-epoch figure moves by about 0.1 point from epoch to epoch."],
 };
