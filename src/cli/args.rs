@@ -279,6 +279,20 @@ impl TrainArgs {
         Noise::parse(self.noise.as_deref().unwrap_or(default))
     }
 
+    /// `--finetune-noise` (stacked), which corrupts images: a classifier trained on the
+    /// frozen stack's codes (`--classifier-only`) has none to corrupt.
+    pub fn finetune_noise(&self) -> Result<Noise> {
+        let noise = Noise::parse(&self.finetune_noise).map_err(|e| Error::Config(format!("--finetune-noise: {e}")))?;
+        if self.classifier_only && !noise.is_none() {
+            return Err(Error::Config(
+                "--finetune-noise corrupts the images the whole stack is fine-tuned on; with --classifier-only \
+                 the head trains on the frozen stack's codes instead"
+                    .into(),
+            ));
+        }
+        Ok(noise)
+    }
+
     /// The run directory: --out, else the first runs/<model>-N that does not exist.
     pub fn out_dir(&self) -> PathBuf {
         match &self.out {
@@ -296,6 +310,7 @@ impl TrainArgs {
         super::validate::train_flags(self)?;
         self.objective()?;
         self.noise()?;
+        self.finetune_noise()?;
         let data = datasets::load(&self.dataset, &self.data_dir)?;
         let data = split(data, self.validation, self.limit_train, self.limit_test)?;
         for (n, which) in [(data.n_train(), "training"), (data.n_test(), "test")] {

@@ -70,22 +70,9 @@ fn fresh_spec<B: Backend>(backend: &B, args: &TrainArgs, data: &Dataset) -> Resu
         finetune_epochs: args.finetune_epochs,
         finetune_lr: args.finetune_lr.unwrap_or(args.lr),
         classifier_only: args.classifier_only,
-        finetune_noise: finetune_noise(args)?.to_string(),
+        finetune_noise: args.finetune_noise()?.to_string(),
     };
     Ok(args.run_spec(backend, data, args.training_spec(&objective, &noise), arch))
-}
-
-/// `--finetune-noise`, which corrupts images: a classifier on the frozen stack's codes has none.
-fn finetune_noise(args: &TrainArgs) -> Result<Noise> {
-    let noise = Noise::parse(&args.finetune_noise).map_err(|e| Error::Config(format!("--finetune-noise: {e}")))?;
-    if args.classifier_only && !noise.is_none() {
-        return Err(Error::Config(
-            "--finetune-noise corrupts the images the whole stack is fine-tuned on; with --classifier-only \
-             the head trains on the frozen stack's codes instead"
-                .into(),
-        ));
-    }
-    Ok(noise)
 }
 
 fn check_widths(widths: &[usize], data: &Dataset) -> Result<()> {

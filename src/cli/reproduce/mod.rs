@@ -182,18 +182,18 @@ pub fn reproduce(a: ReproduceArgs) -> Result<ExitCode> {
     let name = a.name.as_deref().expect("checked above");
     let recipe = RECIPES.iter().find(|r| r.name == name).ok_or_else(|| unknown(name))?;
     // --only is checked before anything is written.
-    match train_recipe(recipe.name) {
-        Some(r) => drop(train_runs::selected(r, &a.only)?),
+    let train_runs = match train_recipe(recipe.name) {
+        Some(r) => Some((r, train_runs::selected(r, &a.only)?)),
         None if !a.only.is_empty() => {
             return Err(Error::Config(format!("--only selects runs of a recipe made of train runs; {name} has none")))
         }
-        None => {}
-    }
+        None => None,
+    };
     let out = out_dir(&a, recipe.name)?;
     let ctx = Context { quick: a.quick, data_dir: &a.data_dir, seed: a.seed };
     let started = std::time::Instant::now();
-    let mut report = match train_recipe(recipe.name) {
-        Some(r) => train_runs::run(r, &ctx, &a.backend, &out, &a.only)?,
+    let mut report = match train_runs {
+        Some((r, runs)) => train_runs::run(r, &runs, &ctx, &a.backend, &out)?,
         None => a.backend.run(Job { name: recipe.name, ctx })?,
     };
     report.seconds = started.elapsed().as_secs_f64();

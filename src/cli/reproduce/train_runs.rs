@@ -59,8 +59,14 @@ pub fn selected<'r>(recipe: &'r TrainRecipe, only: &[String]) -> Result<Vec<&'r 
     Ok(recipe.runs.iter().filter(|r| only.is_empty() || only.contains(&slug(r.label))).collect())
 }
 
-pub fn run(recipe: &TrainRecipe, ctx: &Context, backend: &BackendArgs, out: &Path, only: &[String]) -> Result<Report> {
-    let runs = selected(recipe, only)?;
+/// Trains `runs` (of `recipe`, from [`selected`]) into `out` and makes their table.
+pub fn run(
+    recipe: &TrainRecipe,
+    runs: &[&TrainRun],
+    ctx: &Context,
+    backend: &BackendArgs,
+    out: &Path,
+) -> Result<Report> {
     let mut setting = if ctx.quick {
         format!(
             "Quick: the bundled subset and short schedules (the commands below). The full setting: {}",
@@ -85,7 +91,7 @@ pub fn run(recipe: &TrainRecipe, ctx: &Context, backend: &BackendArgs, out: &Pat
         notes: recipe.notes.iter().map(|n| n.to_string()).collect(),
         ..Report::default()
     };
-    for r in runs {
+    for &r in runs {
         let dir = out.join(slug(r.label));
         let argv = command(r, ctx, backend, &dir);
         eprintln!("{}: autoenc {}", r.label, argv[1..].join(" "));
