@@ -221,6 +221,31 @@ fn finetune_noise_corrupts_the_supervised_inputs_only_and_is_recorded() {
 }
 
 #[test]
+fn finetune_optimizer_steers_the_supervised_phase_only_and_is_recorded() {
+    let run = |name: &str, optimizer: &str| {
+        let dir = temp_dir(name);
+        let d = dir.to_str().unwrap();
+        let flags = ["--model", "stacked", "--layers", "784,32", "--pretrain", "ae", "--pretrain-epochs", "1"];
+        let limits = ["--finetune-epochs", "2", "--limit-train", "256", "--limit-test", "64"];
+        let out =
+            autoenc(&[&["train"][..], &flags, &limits, &["--finetune-optimizer", optimizer, "--out", d]].concat());
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let config = std::fs::read_to_string(dir.join("config.json")).unwrap();
+        assert!(config.contains(&format!("\"finetune_optimizer\": \"{optimizer}\"")), "{config}");
+        let metrics = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+        metrics.lines().skip(1).map(|l| l.split(',').take(5).collect::<Vec<_>>().join(",")).collect::<Vec<_>>()
+    };
+    let (adam, sgd) = (run("finetune-adam", "adam"), run("finetune-sgd", "sgd"));
+    // Pretraining keeps --optimizer (adam); only the supervised phase changes its optimizer.
+    assert_eq!(adam[0], sgd[0], "pretraining changed");
+    assert_ne!(adam[1], sgd[1], "SGD fine-tuning gave Adam's losses");
+    assert_clean_error(
+        &autoenc(&["train", "--model", "stacked", "--finetune-optimizer", "lbfgs"]),
+        "--finetune-optimizer",
+    );
+}
+
+#[test]
 fn pca_reports_reconstruction_error() {
     let out = autoenc(&["pca", "--code", "16", "--limit-train", "500", "--limit-test", "100"]);
     let stdout = String::from_utf8_lossy(&out.stdout);

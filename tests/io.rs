@@ -173,6 +173,10 @@ fn run_specs_written_before_the_serde_type_still_parse() {
     assert!(
         matches!(spec.arch, Architecture::Stacked { pretrain_epochs: 3, finetune_lr, .. } if finetune_lr == 1e-3f32 / 10.0)
     );
+    // Fields recorded later read as what those runs did: clean fine-tuning inputs, and the
+    // pretraining's optimizer (None) for the supervised phase.
+    assert!(matches!(&spec.arch, Architecture::Stacked { finetune_noise, finetune_optimizer: None, .. }
+        if finetune_noise == "none"));
     let conv = r#"{"backend":"cpu","batch_size":64,"dataset":"d","device":"cpu","epochs":1,"lr":0.001,
         "lr_decay":1.0,"loss":"bce","model":"conv","noise":"none","optimizer":"adam","seed":0}"#;
     let spec = RunSpec::from_json(conv, "conv").unwrap();

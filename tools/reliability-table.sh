@@ -74,6 +74,7 @@ row "stacked fine-tune lr NaN" train --out s --model stacked --finetune-lr nan
 row "unknown pretraining" train --out s --model stacked --pretrain foo
 row "fine-tuning noise out of range" train --out s --model stacked --finetune-noise masking:2
 row "fine-tuning noise on a frozen stack" train --out s --model stacked --classifier-only --finetune-noise masking:0.1
+row "unknown fine-tuning optimizer" train --out s --model stacked --finetune-optimizer lbfgs
 row "memory budget 0" --max-memory 0 "${T[@]}"
 row "memory budget unit unknown" --max-memory 5X "${T[@]}"
 row "limit-train 0" train --out run --limit-train 0

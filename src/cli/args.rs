@@ -9,6 +9,7 @@ use autoenc::data::noise::Noise;
 use autoenc::models::ae::DenseConfig;
 use autoenc::models::objective::{Objective, Reconstruction};
 use autoenc::models::vae::{Encoder, VaeConfig};
+use autoenc::optim::OptimizerKind;
 use autoenc::run::{Architecture, RunSpec, TrainingSpec};
 use autoenc::train::TrainConfig;
 use autoenc::{Error, Result};
@@ -103,6 +104,10 @@ pub struct TrainArgs {
     /// classifier at 45% validation error after 5 epochs on 2,000 images; docs/RESULTS.md).
     #[arg(long)]
     pub finetune_lr: Option<f32>,
+    /// Stacked: the supervised phase's optimizer, adam | sgd (default: --optimizer; SGD uses
+    /// --momentum).
+    #[arg(long)]
+    pub finetune_optimizer: Option<String>,
     /// Stacked: train only the softmax head on the frozen stack's codes.
     #[arg(long)]
     pub classifier_only: bool,
@@ -293,6 +298,20 @@ impl TrainArgs {
         Ok(noise)
     }
 
+    /// `--finetune-optimizer` (stacked), checked when given: the supervised phase's optimizer, by
+    /// default the pretraining's `--optimizer`.
+    pub fn finetune_optimizer(&self) -> Result<&str> {
+        match &self.finetune_optimizer {
+            Some(name) => {
+                OptimizerKind::parse(name, self.momentum)
+                    .map_err(|e| Error::Config(format!("--finetune-optimizer: {e}")))?;
+                Ok(name)
+            }
+            // --optimizer has its own check, with its own name in the message.
+            None => Ok(&self.optimizer),
+        }
+    }
+
     /// The run directory: --out, else the first runs/<model>-N that does not exist.
     pub fn out_dir(&self) -> PathBuf {
         match &self.out {
@@ -311,6 +330,7 @@ impl TrainArgs {
         self.objective()?;
         self.noise()?;
         self.finetune_noise()?;
+        self.finetune_optimizer()?;
         let data = datasets::load(&self.dataset, &self.data_dir)?;
         let data = split(data, self.validation, self.limit_train, self.limit_test)?;
         for (n, which) in [(data.n_train(), "training"), (data.n_test(), "test")] {

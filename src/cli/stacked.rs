@@ -18,7 +18,7 @@ use autoenc::data::noise::Noise;
 use autoenc::models::ae::DenseAutoencoder;
 use autoenc::models::objective::{Objective, Reconstruction};
 use autoenc::models::stacked::{layer_config, Classifier};
-use autoenc::optim::Optimizer;
+use autoenc::optim::{Optimizer, OptimizerKind};
 use autoenc::run::checkpoint_state::{self, SavedState};
 use autoenc::run::stacked_state::{self, Stage};
 use autoenc::run::{Architecture, RunSpec, RunWriter, SavedRun, METRICS_FILE};
@@ -71,6 +71,7 @@ fn fresh_spec<B: Backend>(backend: &B, args: &TrainArgs, data: &Dataset) -> Resu
         finetune_lr: args.finetune_lr.unwrap_or(args.lr),
         classifier_only: args.classifier_only,
         finetune_noise: args.finetune_noise()?.to_string(),
+        finetune_optimizer: Some(args.finetune_optimizer()?.to_string()),
     };
     Ok(args.run_spec(backend, data, args.training_spec(&objective, &noise), arch))
 }
@@ -157,6 +158,7 @@ struct Plan<'a> {
     finetune_lr: f32,
     classifier_only: bool,
     finetune_noise: Noise,
+    finetune_optimizer: OptimizerKind,
     objective: Objective,
     /// The pretraining's configuration (seeded per layer).
     pre_cfg: TrainConfig,
@@ -173,6 +175,7 @@ impl<'a> Plan<'a> {
             finetune_lr,
             classifier_only,
             finetune_noise,
+            finetune_optimizer,
         } = &spec.arch
         else {
             return Err(Error::Config(format!("model '{}' is not a stacked model", spec.model)));
@@ -182,6 +185,11 @@ impl<'a> Plan<'a> {
         let mut objective = Objective::plain(Reconstruction::parse(&t.loss)?);
         objective.contractive = t.lambda;
         let pre_cfg = TrainConfig { epochs: *pretrain_epochs, ..args.train_config(t)? };
+        let finetune_optimizer = match finetune_optimizer {
+            Some(name) => OptimizerKind::parse(name, t.momentum)
+                .map_err(|e| Error::Config(format!("--finetune-optimizer: {e}")))?,
+            None => pre_cfg.optimizer,
+        };
         Ok(Plan {
             data,
             widths: layers.clone(),
@@ -190,6 +198,7 @@ impl<'a> Plan<'a> {
             finetune_lr: *finetune_lr,
             classifier_only: *classifier_only,
             finetune_noise: Noise::parse(finetune_noise)?,
+            finetune_optimizer,
             objective,
             pre_cfg,
             save_every: args.save_every,
@@ -333,6 +342,7 @@ impl<'a> Plan<'a> {
             epochs: self.finetune_epochs,
             lr: self.finetune_lr,
             noise: self.finetune_noise,
+            optimizer: self.finetune_optimizer,
             ..self.pre_cfg.clone()
         };
         let phase = self.phase();

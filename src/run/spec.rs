@@ -110,6 +110,10 @@ pub enum Architecture {
         /// before it was recorded).
         #[serde(default = "no_noise")]
         finetune_noise: String,
+        /// The supervised phase's optimizer (absent in runs written before it was recorded:
+        /// then the pretraining's, `training.optimizer`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        finetune_optimizer: Option<String>,
     },
     Conv {
         #[serde(default = "default_decoder")]
