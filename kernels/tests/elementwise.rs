@@ -402,3 +402,23 @@ fn relu_derivative_at_zero_is_zero() {
         assert_eq!(dx, [0.0, 0.0], "{}", level.name());
     }
 }
+
+/// The names the CLI and config.json use, and the codes the WGSL constants are made from:
+/// every activation parses back from its name, the aliases land on the right one, and the
+/// codes are the positions in `ALL` (the shader's `ACT_*` constants follow that order).
+#[test]
+fn activation_names_and_codes_round_trip() {
+    for (i, a) in Activation::ALL.into_iter().enumerate() {
+        assert_eq!(Activation::parse(a.name()), Some(a), "{a:?}");
+        assert_eq!(a.code(), i as u32, "{a:?}");
+    }
+    let names: Vec<_> = Activation::ALL.iter().map(|a| a.name()).collect();
+    assert_eq!(names, ["identity", "sigmoid", "tanh", "relu", "leaky_relu"]);
+    for (alias, a) in [("linear", Activation::Identity), ("none", Activation::Identity)]
+        .into_iter()
+        .chain([("leaky-relu", Activation::LeakyRelu), ("lrelu", Activation::LeakyRelu)])
+    {
+        assert_eq!(Activation::parse(alias), Some(a), "{alias}");
+    }
+    assert_eq!(Activation::parse("swish"), None);
+}
