@@ -321,6 +321,14 @@ fn info_lists_every_simd_level() {
             level.name()
         );
     }
+    // The measured rooflines: a positive multiply-add peak per available level, and the copy.
+    let peaks = stdout.lines().find(|l| l.starts_with("cpu fma peak per core")).expect(&stdout);
+    for level in autoenc_kernels::simd::available_levels() {
+        let rate = peaks.split(&format!("{} ", level.name())).nth(1).and_then(|r| r.split(',').next());
+        let rate: f64 = rate.and_then(|r| r.trim().parse().ok()).unwrap_or_else(|| panic!("{}: {peaks}", level.name()));
+        assert!(rate > 0.0, "{peaks}");
+    }
+    assert!(stdout.lines().any(|l| l.starts_with("cpu copy bandwidth") && l.ends_with("GB/s")), "{stdout}");
 }
 
 /// `reproduce pca-linear --quick`: the table for every k, the linear AE within 0.5% of

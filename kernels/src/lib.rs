@@ -18,6 +18,7 @@ pub mod layout;
 pub mod loss;
 pub mod matmul;
 pub mod optim;
+pub mod peak;
 pub mod pool;
 pub mod reduce;
 pub mod simd;

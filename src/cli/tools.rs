@@ -107,6 +107,9 @@ pub fn info(a: InfoArgs) -> Result<ExitCode> {
     for line in autoenc_kernels::simd::coverage_lines() {
         println!("cpu {line}");
     }
+    for line in autoenc::tools::bench::CpuPeaks::measure().lines() {
+        println!("{line}");
+    }
     match open_gpu(a.adapter.as_deref()) {
         Ok(gpu) => println!("{}", gpu.info()),
         Err(e) => println!("gpu: none ({e})"),

@@ -5,7 +5,9 @@
 //! each kernel must move). Then conv2d and conv_transpose2d, forward and backward, at every
 //! conv layer of the convolutional autoencoder at batch [`CONV_BATCH`] ([`ConvLayer`]: GFLOP/s
 //! of the convolution's multiply-adds, not of the im2col copies). Rooflines are measured, not
-//! quoted: bandwidth = the fastest buffer copy, compute = the fastest matmul of the run. GPU times come from timestamp
+//! quoted: on the CPU by the probes of `autoenc_kernels::peak` (one core's multiply-add
+//! peak times the kernels' threads, and a 64 MiB copy; see [`cpu_rooflines`]); on the GPU,
+//! which has no probe yet, by the fastest matmul and copy of the run. GPU times come from timestamp
 //! queries around the kernel's passes when the adapter has them, else from the host
 //! clock around a synchronised submit; each figure is the mean of enough repetitions to
 //! fill ~0.2 s (at most 100), after a warm-up run that also compiles the pipeline.
@@ -22,7 +24,7 @@ use crate::backend::gpu::GpuBackend;
 use crate::backend::prelude::*;
 use crate::backend::MatmulDims;
 use crate::error::{Error, Result};
-use report::write_table;
+use report::{write_table, Rooflines};
 use rows::{conv_kernels, memory_kernels};
 use std::io::Write;
 use timer::{cpu_timer, gpu_timer};
@@ -97,7 +99,7 @@ pub fn run_gpu(gpu: &GpuBackend, sizes: &[usize], out: &mut dyn Write) -> Result
         rows.extend(memory_kernels(gpu, s, &mut *timer, &copy)?);
     }
     rows.extend(conv_kernels(gpu, CONV_BATCH, &mut *timer)?);
-    write_table(out, &rows)
+    write_table(out, &rows, &Rooflines::best_of(&rows))
 }
 
 /// Times every CPU kernel at `sizes` (host clock).
@@ -117,5 +119,71 @@ pub fn run_cpu(sizes: &[usize], out: &mut dyn Write) -> Result<()> {
         rows.extend(memory_kernels(&cpu, s, &mut *timer, &|x, y, _| cpu.copy(x, y))?);
     }
     rows.extend(conv_kernels(&cpu, CONV_BATCH, &mut *timer)?);
-    write_table(out, &rows)
+    write_table(out, &rows, &cpu_rooflines())
+}
+
+/// The CPU's measured peaks, as `autoenc info` prints them: one core's multiply-add peak at
+/// the kernels' SIMD level (and at every other level this CPU has), and the copy bandwidth.
+pub struct CpuPeaks {
+    /// GFLOP/s of one core, per available level, best level last.
+    pub fma_per_core: Vec<(autoenc_kernels::SimdLevel, f64)>,
+    /// GB/s (read + write) of a [`autoenc_kernels::peak::COPY_BYTES`] copy over the kernels' threads.
+    pub copy: f64,
+    pub threads: usize,
+}
+
+impl CpuPeaks {
+    /// Runs the probes (about a second).
+    pub fn measure() -> Self {
+        let fma_per_core = autoenc_kernels::simd::available_levels()
+            .into_iter()
+            .map(|l| (l, autoenc_kernels::peak::fma_peak_gflops(l)))
+            .collect();
+        CpuPeaks {
+            fma_per_core,
+            copy: autoenc_kernels::peak::copy_bandwidth_gbs(),
+            threads: autoenc_kernels::simd::threads(),
+        }
+    }
+
+    /// One core's peak at the level the kernels run.
+    pub fn fma_best(&self) -> (autoenc_kernels::SimdLevel, f64) {
+        let level = autoenc_kernels::simd::level();
+        self.fma_per_core.iter().copied().find(|(l, _)| *l == level).unwrap_or((level, 0.0))
+    }
+
+    /// The lines `autoenc info` prints.
+    pub fn lines(&self) -> Vec<String> {
+        let per_level: Vec<_> = self.fma_per_core.iter().map(|(l, g)| format!("{} {g:.1}", l.name())).collect();
+        vec![
+            format!("cpu fma peak per core (GFLOP/s, measured): {}", per_level.join(", ")),
+            format!(
+                "cpu copy bandwidth (measured, {} MiB over {} thread{}): {:.1} GB/s",
+                autoenc_kernels::peak::COPY_BYTES >> 20,
+                self.threads,
+                if self.threads == 1 { "" } else { "s" },
+                self.copy
+            ),
+        ]
+    }
+}
+
+/// The CPU rows' rooflines: compute = one core's measured peak at the kernels' level times
+/// the kernels' threads; bandwidth = the measured large copy.
+fn cpu_rooflines() -> Rooflines {
+    let peaks = CpuPeaks::measure();
+    let (level, per_core) = peaks.fma_best();
+    let t = peaks.threads;
+    Rooflines {
+        compute: per_core * t as f64,
+        bandwidth: peaks.copy,
+        source: format!(
+            "compute {:.1} GFLOP/s ({} fma peak {per_core:.1} per core x {t} thread{}), bandwidth {:.1} GB/s ({} MiB copy), both measured",
+            per_core * t as f64,
+            level.name(),
+            if t == 1 { "" } else { "s" },
+            peaks.copy,
+            autoenc_kernels::peak::COPY_BYTES >> 20
+        ),
+    }
 }
