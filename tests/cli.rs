@@ -245,6 +245,40 @@ fn finetune_optimizer_steers_the_supervised_phase_only_and_is_recorded() {
     );
 }
 
+/// `AUTOENC_SIMD` runs the kernels at a chosen level (each level's figures on one machine);
+/// a name that is unknown or that this CPU cannot run is a clear error before any work.
+#[test]
+fn autoenc_simd_picks_the_kernels_level_or_names_the_problem() {
+    let with =
+        |v: &str| Command::new(env!("CARGO_BIN_EXE_autoenc")).arg("info").env("AUTOENC_SIMD", v).output().unwrap();
+    for level in autoenc_kernels::simd::available_levels() {
+        let out = with(level.name());
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.contains(&format!("cpu: cpu ({}, ", level.name())), "{}: {stdout}", level.name());
+    }
+    assert_clean_error(&with("sse9"), "AUTOENC_SIMD: unknown level 'sse9'");
+    if let Some(missing) =
+        autoenc_kernels::simd::ALL_LEVELS.into_iter().find(|&l| autoenc_kernels::simd::unavailable_reason(l).is_some())
+    {
+        assert_clean_error(&with(missing.name()), &format!("AUTOENC_SIMD={}", missing.name()));
+    }
+}
+
+#[test]
+fn bench_runs_the_families_and_shapes_asked_for() {
+    let out = autoenc(&["bench", "--only", "matmul", "--shapes", "3x5x7,16x16x16"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let rows: Vec<_> = stdout.lines().filter(|l| l.starts_with("matmul")).collect();
+    assert_eq!(rows.len(), 2, "{stdout}");
+    assert!(rows[0].contains("3x5x7") && rows[1].contains("16^3"), "{stdout}");
+    assert!(!stdout.lines().any(|l| l.starts_with("copy") || l.starts_with("conv")), "{stdout}");
+    assert!(stdout.contains("rooflines: compute") && stdout.contains("per core"), "{stdout}");
+    assert_clean_error(&autoenc(&["bench", "--shapes", "2x3"]), "expected MxKxN");
+    assert_clean_error(&autoenc(&["bench", "--shapes", "0x3x3"]), "at least 1");
+}
+
 #[test]
 fn pca_reports_reconstruction_error() {
     let out = autoenc(&["pca", "--code", "16", "--limit-train", "500", "--limit-test", "100"]);

@@ -136,11 +136,32 @@ pub fn available_levels() -> Vec<SimdLevel> {
     levels
 }
 
-/// The best level available, unless scalar is forced.
+/// The level env `AUTOENC_SIMD` (e.g. `avx2`) asks the kernels to run, so that one machine
+/// can measure each of its levels (an AVX-512 machine's AVX2 figures); `None` when unset.
+/// An unknown name, or a level this CPU cannot run, is an error naming it (the CLI checks
+/// this before any work; [`detect`] then ignores a bad value and takes the best level).
+pub fn requested_level() -> Result<Option<SimdLevel>, String> {
+    let Ok(v) = std::env::var("AUTOENC_SIMD") else { return Ok(None) };
+    if v.trim().is_empty() {
+        return Ok(None);
+    }
+    let level = SimdLevel::parse(&v)
+        .ok_or_else(|| format!("AUTOENC_SIMD: unknown level '{}' (scalar, neon, avx2, avx512)", v.trim()))?;
+    match unavailable_reason(level) {
+        None => Ok(Some(level)),
+        Some(why) => Err(format!("AUTOENC_SIMD={}: {why}", v.trim())),
+    }
+}
+
+/// The best level available, unless scalar is forced (`AUTOENC_FORCE_SCALAR=1`, the
+/// `force-scalar` feature) or another level is asked for (`AUTOENC_SIMD`).
 pub fn detect() -> SimdLevel {
     if cfg!(feature = "force-scalar") || std::env::var("AUTOENC_FORCE_SCALAR").is_ok_and(|v| v != "0" && !v.is_empty())
     {
         return SimdLevel::Scalar;
+    }
+    if let Ok(Some(level)) = requested_level() {
+        return level;
     }
     *available_levels().iter().max().unwrap_or(&SimdLevel::Scalar)
 }

@@ -171,7 +171,9 @@ fn every_level_matches_scalar_on_257() {
 
 #[test]
 fn every_level_matches_scalar_with_large_k() {
-    let dims: Vec<_> = [(7, 2000, 13), (37, 2051, 41)].iter().flat_map(|&(m, k, n)| all_flags(m, k, n)).collect();
+    // Also wider than one column block (NC = 1024, cut into two of ~550), single-threaded.
+    let dims: Vec<_> =
+        [(7, 2000, 13), (37, 2051, 41), (9, 40, 1100)].iter().flat_map(|&(m, k, n)| all_flags(m, k, n)).collect();
     check_levels(3, &dims);
 }
 

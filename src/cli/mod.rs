@@ -78,6 +78,7 @@ impl Cli {
 /// Parses the command line and runs it. `autoenc` alone trains the default model.
 pub fn run() -> Result<ExitCode> {
     runtime_dir::ensure_runtime_dir();
+    autoenc_kernels::simd::requested_level().map_err(autoenc::Error::Config)?;
     let mut cli = Cli::parse();
     if cli.command.is_none() {
         cli = Cli::parse_from(["autoenc", "train"]);

@@ -2,9 +2,10 @@
 
 use super::backend::{open_gpu, BackendArgs, BackendChoice, OnBackend};
 use autoenc::backend::prelude::*;
+use autoenc::backend::MatmulDims;
 use autoenc::tools::gradcheck;
 use autoenc::{CpuBackend, Result};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use std::process::ExitCode;
 
 #[derive(Args, Debug)]
@@ -77,15 +78,47 @@ pub struct BenchArgs {
     /// Square matmul sizes (and element counts scale with them).
     #[arg(long, value_delimiter = ',')]
     sizes: Vec<usize>,
+    /// More matmul shapes MxKxN (e.g. 256x784x256, the autoencoder's); alone, only these.
+    #[arg(long, value_delimiter = ',', value_parser = parse_shape)]
+    shapes: Vec<MatmulDims>,
+    /// Only these families of rows (default: all).
+    #[arg(long, value_delimiter = ',', value_enum)]
+    only: Vec<BenchFamily>,
     #[arg(long)]
     adapter: Option<String>,
 }
 
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum BenchFamily {
+    Matmul,
+    Memory,
+    Conv,
+}
+
+/// `MxKxN`, three positive sizes.
+fn parse_shape(s: &str) -> std::result::Result<MatmulDims, String> {
+    let dims: Vec<usize> = s
+        .split('x')
+        .map(|v| v.trim().parse().map_err(|_| format!("'{s}': expected MxKxN")))
+        .collect::<std::result::Result<_, _>>()?;
+    match dims[..] {
+        [m, k, n] if m > 0 && k > 0 && n > 0 => Ok(MatmulDims::new(m, k, n)),
+        _ => Err(format!("'{s}': expected MxKxN, three sizes of at least 1")),
+    }
+}
+
 pub fn bench(a: BenchArgs) -> Result<ExitCode> {
+    use autoenc::tools::bench::{BenchPlan, Family};
+    let only = a.only.iter().map(|f| match f {
+        BenchFamily::Matmul => Family::Matmul,
+        BenchFamily::Memory => Family::Memory,
+        BenchFamily::Conv => Family::Conv,
+    });
+    let plan = BenchPlan { sizes: a.sizes, shapes: a.shapes, only: only.collect() };
     let mut out = std::io::stdout();
     match a.backend {
-        BackendChoice::Cpu => autoenc::tools::bench::run_cpu(&a.sizes, &mut out)?,
-        BackendChoice::Gpu => autoenc::tools::bench::run_gpu(&open_gpu(a.adapter.as_deref())?, &a.sizes, &mut out)?,
+        BackendChoice::Cpu => autoenc::tools::bench::run_cpu(&plan, &mut out)?,
+        BackendChoice::Gpu => autoenc::tools::bench::run_gpu(&open_gpu(a.adapter.as_deref())?, &plan, &mut out)?,
     }
     Ok(ExitCode::SUCCESS)
 }

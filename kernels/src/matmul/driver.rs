@@ -98,6 +98,13 @@ fn pieces<K: Kernel>(d: &MatmulDims, w: usize, nt: usize) -> Vec<Piece> {
     }
 }
 
+/// The step that cuts `len` into the fewest blocks of at most `max`, all of about the same
+/// size, rounded up to a multiple of `unit` (of which `max` is one, so the step stays <= `max`).
+fn balanced(len: usize, max: usize, unit: usize) -> usize {
+    let blocks = len.div_ceil(max).max(1);
+    len.div_ceil(blocks).div_ceil(unit).max(1) * unit
+}
+
 /// One product's piece, single-threaded. `c` points at the product's `C[0][0]`.
 fn gemm<K: Kernel>(a: Mat, b: Mat, c: OutPtr, d: &MatmulDims, piece: &Piece, bufs: &mut Buffers) {
     let ldc = d.n;
@@ -112,10 +119,13 @@ fn gemm<K: Kernel>(a: Mat, b: Mat, c: OutPtr, d: &MatmulDims, piece: &Piece, buf
         }
         return;
     }
-    for jc in piece.cols.clone().step_by(K::NC) {
-        let nc = K::NC.min(piece.cols.end - jc);
-        for pc in (0..d.k).step_by(K::KC) {
-            let kc = K::KC.min(d.k - pc);
+    // Blocks of equal size, at most NC wide and KC deep: 784 = 4 x 196 deep, not 3 x 256 + 16,
+    // whose last thin block pays a full pass over C for a sixteenth of the work.
+    let (nc_step, kc_step) = (balanced(piece.cols.len(), K::NC, K::NR), balanced(d.k, K::KC, 1));
+    for jc in piece.cols.clone().step_by(nc_step) {
+        let nc = nc_step.min(piece.cols.end - jc);
+        for pc in (0..d.k).step_by(kc_step) {
+            let kc = kc_step.min(d.k - pc);
             pack_b(b, pc, kc, jc, nc, K::NR, &mut bufs.b);
             let add = d.accumulate || pc > 0;
             for ic in piece.rows.clone().step_by(K::MR) {

@@ -54,7 +54,7 @@ pub(super) mod x86 {
                 const MR: usize = $mr;
                 const NR: usize = $nr;
                 const KC: usize = 256;
-                const NC: usize = 512;
+                const NC: usize = 1024;
 
                 unsafe fn tile(
                     kc: usize,

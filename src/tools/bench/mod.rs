@@ -72,53 +72,122 @@ fn default_sizes(software: bool, sizes: &[usize]) -> Vec<usize> {
     }
 }
 
-/// Times every GPU kernel at `sizes` (square matmul edges; memory-bound kernels over
-/// `size^2` elements). Empty `sizes`: a default fitting the adapter.
-pub fn run_gpu(gpu: &GpuBackend, sizes: &[usize], out: &mut dyn Write) -> Result<()> {
-    let sizes = default_sizes(gpu.is_software(), sizes);
+/// The families of rows a bench run can measure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    /// matmul at every size and shape.
+    Matmul,
+    /// The memory-bound kernels (copy, elementwise, reductions, Adam) at every size.
+    Memory,
+    /// The conv autoencoder's layers.
+    Conv,
+}
+
+/// What a bench run measures.
+#[derive(Clone, Debug, Default)]
+pub struct BenchPlan {
+    /// Square sizes `s`: matmul `s^3` and the memory-bound kernels over `s^2` elements
+    /// (empty: a default fitting the device).
+    pub sizes: Vec<usize>,
+    /// More matmul shapes (the autoencoder's `256 x 784 x 256`, say), after the sizes.
+    pub shapes: Vec<MatmulDims>,
+    /// The families to run; empty: all of them.
+    pub only: Vec<Family>,
+}
+
+impl BenchPlan {
+    fn runs(&self, f: Family) -> bool {
+        self.only.is_empty() || self.only.contains(&f)
+    }
+
+    /// The square sizes, or the device's default when none were given (and no shape either:
+    /// `--shapes` alone times just those).
+    fn square_sizes(&self, software: bool) -> Vec<usize> {
+        if self.sizes.is_empty() && !self.shapes.is_empty() {
+            Vec::new()
+        } else {
+            default_sizes(software, &self.sizes)
+        }
+    }
+}
+
+/// `m x k x n` as the table names it.
+fn shape_name(d: &MatmulDims) -> String {
+    if d.m == d.k && d.k == d.n {
+        format!("{}^3", d.m)
+    } else {
+        format!("{}x{}x{}", d.m, d.k, d.n)
+    }
+}
+
+/// Times the GPU kernels `plan` names. Empty sizes: a default fitting the adapter.
+pub fn run_gpu(gpu: &GpuBackend, plan: &BenchPlan, out: &mut dyn Write) -> Result<()> {
+    let sizes = plan.square_sizes(gpu.is_software());
     let timing = if gpu.has_timestamps() { "timestamp queries" } else { "host clock (no timestamp queries)" };
     writeln!(out, "bench: {} ({timing})", gpu.describe()).map_err(io)?;
     let mut timer = gpu_timer(gpu)?;
     let mut rows = Vec::new();
-    for &s in &sizes {
-        let a = gpu.upload(&ramp(s * s, 1.0), "bench A")?;
-        let b = gpu.upload(&ramp(s * s, 0.5), "bench B")?;
-        let c = gpu.zeros(s * s, "bench C")?;
-        let d = MatmulDims::new(s, s, s);
-        for tile in [64, 128] {
-            let secs = timer(&mut || gpu.matmul_with_tile(&a, &b, &c, d, tile))?;
-            let kernel = format!("matmul t{tile}{}", if gpu.matmul_tile_for(&d) == tile { " (auto)" } else { "" });
-            rows.push(Measure { kernel, size: format!("{s}^3"), secs, work: Work::Flops(d.flops()) });
+    let squares = sizes.iter().map(|&s| MatmulDims::new(s, s, s));
+    if plan.runs(Family::Matmul) {
+        for d in squares.chain(plan.shapes.iter().copied()) {
+            let a = gpu.upload(&ramp(d.a_len(), 1.0), "bench A")?;
+            let b = gpu.upload(&ramp(d.b_len(), 0.5), "bench B")?;
+            let c = gpu.zeros(d.c_len(), "bench C")?;
+            for tile in [64, 128] {
+                let secs = timer(&mut || gpu.matmul_with_tile(&a, &b, &c, d, tile))?;
+                let kernel = format!("matmul t{tile}{}", if gpu.matmul_tile_for(&d) == tile { " (auto)" } else { "" });
+                rows.push(Measure { kernel, size: shape_name(&d), secs, work: Work::Flops(d.flops()) });
+            }
+            if d.m == d.k && d.k == d.n {
+                // One transposed case per square size (A^T through the same tiles).
+                let secs = timer(&mut || gpu.matmul(&a, &b, &c, d.trans_a(true)))?;
+                rows.push(Measure {
+                    kernel: "matmul tA".into(),
+                    size: shape_name(&d),
+                    secs,
+                    work: Work::Flops(d.flops()),
+                });
+            }
         }
-        let dt = d.trans_a(true);
-        let secs = timer(&mut || gpu.matmul(&a, &b, &c, dt))?;
-        rows.push(Measure { kernel: "matmul tA".into(), size: format!("{s}^3"), secs, work: Work::Flops(d.flops()) });
+    }
+    if plan.runs(Family::Memory) {
         // A vec4 compute copy: timestamps see passes only (len rounded down to vec4s).
         let copy =
             |x: &crate::backend::gpu::GpuBuf, y: &crate::backend::gpu::GpuBuf, len: usize| gpu.copy_vec4(x, y, len / 4);
-        rows.extend(memory_kernels(gpu, s, &mut *timer, &copy)?);
+        for &s in &sizes {
+            rows.extend(memory_kernels(gpu, s, &mut *timer, &copy)?);
+        }
     }
-    rows.extend(conv_kernels(gpu, CONV_BATCH, &mut *timer)?);
+    if plan.runs(Family::Conv) {
+        rows.extend(conv_kernels(gpu, CONV_BATCH, &mut *timer)?);
+    }
     write_table(out, &rows, &Rooflines::best_of(&rows))
 }
 
-/// Times every CPU kernel at `sizes` (host clock).
-pub fn run_cpu(sizes: &[usize], out: &mut dyn Write) -> Result<()> {
+/// Times the CPU kernels `plan` names (host clock).
+pub fn run_cpu(plan: &BenchPlan, out: &mut dyn Write) -> Result<()> {
     let cpu = CpuBackend::new();
-    let sizes = default_sizes(false, sizes);
+    let sizes = plan.square_sizes(false);
     writeln!(out, "bench: {}", cpu.describe()).map_err(io)?;
     let mut timer = cpu_timer();
     let mut rows = Vec::new();
-    for &s in &sizes {
-        let a = cpu.upload(&ramp(s * s, 1.0), "A")?;
-        let b = cpu.upload(&ramp(s * s, 0.5), "B")?;
-        let c = cpu.zeros(s * s, "C")?;
-        let d = MatmulDims::new(s, s, s);
-        let secs = timer(&mut || cpu.matmul(&a, &b, &c, d))?;
-        rows.push(Measure { kernel: "matmul".into(), size: format!("{s}^3"), secs, work: Work::Flops(d.flops()) });
-        rows.extend(memory_kernels(&cpu, s, &mut *timer, &|x, y, _| cpu.copy(x, y))?);
+    if plan.runs(Family::Matmul) {
+        for d in sizes.iter().map(|&s| MatmulDims::new(s, s, s)).chain(plan.shapes.iter().copied()) {
+            let a = cpu.upload(&ramp(d.a_len(), 1.0), "A")?;
+            let b = cpu.upload(&ramp(d.b_len(), 0.5), "B")?;
+            let c = cpu.zeros(d.c_len(), "C")?;
+            let secs = timer(&mut || cpu.matmul(&a, &b, &c, d))?;
+            rows.push(Measure { kernel: "matmul".into(), size: shape_name(&d), secs, work: Work::Flops(d.flops()) });
+        }
     }
-    rows.extend(conv_kernels(&cpu, CONV_BATCH, &mut *timer)?);
+    if plan.runs(Family::Memory) {
+        for &s in &sizes {
+            rows.extend(memory_kernels(&cpu, s, &mut *timer, &|x, y, _| cpu.copy(x, y))?);
+        }
+    }
+    if plan.runs(Family::Conv) {
+        rows.extend(conv_kernels(&cpu, CONV_BATCH, &mut *timer)?);
+    }
     write_table(out, &rows, &cpu_rooflines())
 }
 
@@ -178,7 +247,7 @@ fn cpu_rooflines() -> Rooflines {
         compute: per_core * t as f64,
         bandwidth: peaks.copy,
         source: format!(
-            "compute {:.1} GFLOP/s ({} fma peak {per_core:.1} per core x {t} thread{}), bandwidth {:.1} GB/s ({} MiB copy), both measured",
+            "compute {:.1} GFLOP/s (multiply-add peak at {}: {per_core:.1} per core x {t} thread{}), bandwidth {:.1} GB/s ({} MiB copy), both measured",
             per_core * t as f64,
             level.name(),
             if t == 1 { "" } else { "s" },

@@ -48,7 +48,14 @@ pub(super) fn write_table(out: &mut dyn Write, rows: &[Measure], roof: &Roofline
             .map_err(io)?;
     }
     writeln!(out, "rooflines: {}", roof.source).map_err(io)?;
-    writeln!(out, "memory-bound rows are held to the copy of their own size in this run (cache-resident sizes to the cache's copy rate)").map_err(io)
+    if rows.iter().any(|r| matches!(r.work, Work::Bytes(_))) {
+        writeln!(
+            out,
+            "memory-bound rows are held to the copy of their own size in this run (cache-resident sizes to the cache's copy rate)"
+        )
+        .map_err(io)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
