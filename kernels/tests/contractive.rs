@@ -288,3 +288,37 @@ fn saturated_units_keep_relative_accuracy() {
         }
     }
 }
+
+/// The plain entry points (what the CPU backend calls) run the detected level: the bits of
+/// `*_with(level(), ..)`, which the tests above compare with the specification.
+#[test]
+fn plain_entry_points_run_the_detected_level() {
+    let level = autoenc_kernels::simd::level();
+    let mut r = rng(29);
+    for (rows, hidden, inputs) in [(1, 1, 1), (3, 17, 5), (4, 33, 97)] {
+        let z = rand_vec(&mut r, rows * hidden, -3.0, 3.0);
+        let w = rand_vec(&mut r, hidden * inputs, -1.0, 1.0);
+        for act in Activation::ALL {
+            let (got, want) = (
+                cae::contractive_penalty(act, &z, &w, rows, hidden, inputs),
+                cae::contractive_penalty_with(level, act, &z, &w, rows, hidden, inputs),
+            );
+            assert_eq!(got.to_bits(), want.to_bits(), "{act:?} penalty {rows}x{hidden}x{inputs}");
+            let run = |with: bool| {
+                let (mut dz, mut dw) = (vec![0.25f32; z.len()], vec![0.5f32; w.len()]);
+                if with {
+                    cae::contractive_backward_with(level, act, &z, &w, 0.9, &mut dz, &mut dw, rows, hidden, inputs);
+                } else {
+                    cae::contractive_backward(act, &z, &w, 0.9, &mut dz, &mut dw, rows, hidden, inputs);
+                }
+                (dz, dw)
+            };
+            assert_eq!(run(false), run(true), "{act:?} backward {rows}x{hidden}x{inputs}");
+        }
+        // Sigmoid units are never linear: the backward must move both gradients.
+        let mut dw = vec![0.5f32; w.len()];
+        let mut dz = vec![0.25f32; z.len()];
+        cae::contractive_backward(Activation::Sigmoid, &z, &w, 0.9, &mut dz, &mut dw, rows, hidden, inputs);
+        assert!(dw.iter().all(|&v| v != 0.5) && dz.iter().any(|&v| v != 0.25), "{rows}x{hidden}x{inputs}");
+    }
+}

@@ -422,3 +422,58 @@ fn activation_names_and_codes_round_trip() {
     }
     assert_eq!(Activation::parse("swish"), None);
 }
+
+/// The plain entry points (what the CPU backend calls) run the detected level: each gives
+/// the bits of `*_with(level(), ..)`, which the tests above compare with the specification.
+#[test]
+fn plain_entry_points_run_the_detected_level() {
+    let level = autoenc_kernels::simd::level();
+    let mut rng = rng(11);
+    for n in [1, 17, 97, 1000] {
+        let (a, b) = (rand_vec(&mut rng, n, -3.0, 3.0), rand_vec(&mut rng, n, -3.0, 3.0));
+        let run = |f: &dyn Fn(&mut [f32])| {
+            let mut out = vec![f32::NAN; n];
+            f(&mut out);
+            out
+        };
+        assert_eq!(run(&|o| reduce::add(&a, &b, o)), run(&|o| reduce::add_with(level, &a, &b, o)), "add {n}");
+        assert_eq!(run(&|o| reduce::mul(&a, &b, o)), run(&|o| reduce::mul_with(level, &a, &b, o)), "mul {n}");
+        assert_eq!(run(&|o| reduce::scale(&a, 0.3, o)), run(&|o| reduce::scale_with(level, &a, 0.3, o)), "scale {n}");
+        let axpy = |f: &dyn Fn(&mut [f32])| {
+            let mut y = b.clone();
+            f(&mut y);
+            y
+        };
+        assert_eq!(axpy(&|y| reduce::axpy(0.7, &a, y)), axpy(&|y| reduce::axpy_with(level, 0.7, &a, y)), "axpy {n}");
+        assert_ne!(axpy(&|y| reduce::axpy(0.7, &a, y)), b, "axpy {n} changed nothing");
+        assert_eq!(reduce::sum_all(&a).to_bits(), reduce::sum_all_with(level, &a).to_bits(), "sum_all {n}");
+        for act in Activation::ALL {
+            let y = run(&|o| act::activation_forward(act, &a, o));
+            assert_eq!(y, run(&|o| act::activation_forward_with(level, act, &a, o)), "{act:?} fwd {n}");
+            let dx = run(&|o| act::activation_backward(act, &a, &y, &b, o));
+            assert_eq!(dx, run(&|o| act::activation_backward_with(level, act, &a, &y, &b, o)), "{act:?} bwd {n}");
+        }
+    }
+    // [outer, channels, inner] = [3, 5, 7]: bias add and its gradient, fresh and accumulated.
+    let (outer, channels, inner) = (3, 5, 7);
+    let n = outer * channels * inner;
+    let (x, bias) = (rand_vec(&mut rng, n, -1.0, 1.0), rand_vec(&mut rng, channels, -1.0, 1.0));
+    let (mut got, mut want) = (vec![f32::NAN; n], vec![f32::NAN; n]);
+    reduce::bias_add(&x, &bias, &mut got, outer, channels, inner);
+    reduce::bias_add_with(level, &x, &bias, &mut want, outer, channels, inner);
+    assert_eq!(got, want, "bias_add");
+    for accumulate in [false, true] {
+        let (mut got, mut want) = (vec![0.5f32; channels], vec![0.5f32; channels]);
+        reduce::bias_grad(&x, &mut got, outer, channels, inner, accumulate);
+        reduce::bias_grad_with(level, &x, &mut want, outer, channels, inner, accumulate);
+        assert_eq!(got, want, "bias_grad accumulate={accumulate}");
+        assert_ne!(got, vec![0.5f32; channels], "bias_grad accumulate={accumulate} wrote nothing");
+    }
+    for act in Activation::ALL {
+        let (mut z, mut y, mut z2, mut y2) =
+            (vec![f32::NAN; n], vec![f32::NAN; n], vec![f32::NAN; n], vec![f32::NAN; n]);
+        act::bias_activation(act, &x, &bias, &mut z, &mut y, outer, channels, inner);
+        act::bias_activation_with(level, act, &x, &bias, &mut z2, &mut y2, outer, channels, inner);
+        assert_eq!((&z, &y), (&z2, &y2), "{act:?} bias_activation");
+    }
+}

@@ -329,3 +329,31 @@ fn kl_allows_rho_zero_and_one() {
     assert_close("kl rho=0", &[loss::kl_sparsity(&r, 0.0)], &[-(0.8f64.ln() + 0.3f64.ln())], 1e-6, 0.0);
     assert_close("kl rho=1", &[loss::kl_sparsity(&r, 1.0)], &[-(0.2f64.ln() + 0.7f64.ln())], 1e-6, 0.0);
 }
+
+/// The plain entry points (what the CPU backend calls) run the detected level: the bits of
+/// `*_with(level(), ..)`, which the tests above compare with the specification.
+#[test]
+fn plain_entry_points_run_the_detected_level() {
+    let level = autoenc_kernels::simd::level();
+    let mut r = rng(23);
+    for (rows, cols) in [(1, 1), (3, 17), (5, 10), (7, 97)] {
+        let n = rows * cols;
+        let pred = rand_vec(&mut r, n, 0.01, 0.99);
+        let target = rand_vec(&mut r, n, 0.0, 1.0);
+        for l in Loss::ALL {
+            let (got, want) = (
+                loss::loss_forward(l, &pred, &target, rows, cols),
+                loss::loss_forward_with(level, l, &pred, &target, rows, cols),
+            );
+            assert_eq!(got.to_bits(), want.to_bits(), "{l:?} forward {rows}x{cols}");
+            let (mut got, mut want) = (vec![f32::NAN; n], vec![f32::NAN; n]);
+            loss::loss_backward(l, &pred, &target, 0.7, &mut got, rows, cols);
+            loss::loss_backward_with(level, l, &pred, &target, 0.7, &mut want, rows, cols);
+            assert_eq!(got, want, "{l:?} backward {rows}x{cols}");
+        }
+        let x = rand_vec(&mut r, n, -2.0, 2.0);
+        let (got, want) = (loss::l1_penalty(&x, rows, cols), loss::l1_penalty_with(level, &x, rows, cols));
+        assert_eq!(got.to_bits(), want.to_bits(), "l1 {rows}x{cols}");
+        assert!(got > 0.0, "l1 {rows}x{cols}");
+    }
+}
