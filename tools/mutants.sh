@@ -27,10 +27,11 @@ declare -A GROUPS_=(
   [matmul]="autoenc-kernels|kernels/src/matmul/*.rs|--test matmul"
   [conv]="autoenc-kernels|kernels/src/im2col.rs kernels/src/col2im.rs kernels/src/layout.rs kernels/src/pool.rs kernels/src/upsample.rs|--test conv --test layout --test upsample"
   [covariance]="autoenc-kernels|kernels/src/covariance.rs|--test covariance"
+  [peak]="autoenc-kernels|kernels/src/peak.rs|--test peak"
   [gaussian]="autoenc-kernels|kernels/src/gaussian.rs kernels/src/gaussian/*.rs|--test gaussian"
   [autodiff]="autoenc|src/autodiff/*.rs src/autodiff/ops/*.rs|--test gradcheck --test pytorch_fixtures --test contractive_verification --test tape"
 )
-ORDER=(elementwise optim loss contractive gaussian autodiff simd_util conv covariance matmul)
+ORDER=(elementwise optim loss contractive gaussian autodiff simd_util conv covariance peak matmul)
 [ $# -gt 0 ] && ORDER=("$@")
 
 command -v cargo-mutants >/dev/null || { echo "error: cargo-mutants is not installed (cargo install cargo-mutants)" >&2; exit 2; }

@@ -75,8 +75,16 @@ pub(super) fn pack_a(a: Mat, i0: usize, mr: usize, p0: usize, kc: usize, mr_full
             group[mr..].fill(0.0);
         }
     } else {
-        // A stored as is: read each row once, scatter it with stride `mr_full`.
         debug_assert_eq!(a.cs, 1);
+        #[cfg(target_arch = "x86_64")]
+        if mr == mr_full && matches!(mr_full, 6 | 8) && is_x86_feature_detected!("avx2") {
+            let rows = &a.data[i0 * a.rs + p0..][..(mr - 1) * a.rs + kc];
+            // SAFETY: `rows` holds the `mr` rows of `kc` floats at stride `a.rs` (sliced above),
+            // `dst` holds `kc * mr_full` floats, and this CPU has AVX2.
+            unsafe { x86::pack_a_rows(rows.as_ptr(), a.rs, kc, mr_full, dst.as_mut_ptr()) };
+            return;
+        }
+        // A stored as is: read each row once, scatter it with stride `mr_full`.
         for r in 0..mr_full {
             let slots = dst.iter_mut().skip(r).step_by(mr_full);
             if r < mr {
@@ -128,5 +136,76 @@ pub(super) fn pack_b(b: Mat, p0: usize, kc: usize, j0: usize, nc: usize, nr_full
                 }
             }
         }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    /// `dst[p * mr + r] = src[r * lda + p]` for `r < mr` (6 or 8), `p < kc`: eight depth
+    /// steps at a time through an 8x8 transpose in registers (rows past `mr` read as zero),
+    /// the last `kc % 8` one by one. The scalar scatter it replaces wrote one
+    /// float per store and cost about 6% of a 256 x 784 x 256 product.
+    ///
+    /// # Safety
+    /// `src` is readable at `r * lda + p` for `r < mr`, `p < kc`; `dst` is writable for
+    /// `kc * mr` floats; the CPU has AVX2.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn pack_a_rows(src: *const f32, lda: usize, kc: usize, mr: usize, dst: *mut f32) {
+        debug_assert!(mr == 6 || mr == 8);
+        let store_mask = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
+        let row = |r: usize, p: usize| if r < mr { _mm256_loadu_ps(src.add(r * lda + p)) } else { _mm256_setzero_ps() };
+        let full = kc - kc % 8;
+        for p in (0..full).step_by(8) {
+            let cols =
+                transpose8([row(0, p), row(1, p), row(2, p), row(3, p), row(4, p), row(5, p), row(6, p), row(7, p)]);
+            for (j, col) in cols.into_iter().enumerate() {
+                let at = dst.add((p + j) * mr);
+                // With 6 rows a full store spills 2 zeros into the next group, which the next
+                // store (or the tail loop) overwrites; only the panel's last group is masked.
+                if mr == 8 || p + j + 1 < kc {
+                    _mm256_storeu_ps(at, col);
+                } else {
+                    _mm256_maskstore_ps(at, store_mask, col);
+                }
+            }
+        }
+        for p in full..kc {
+            for r in 0..mr {
+                *dst.add(p * mr + r) = *src.add(r * lda + p);
+            }
+        }
+    }
+
+    /// Rows `r[i]` in, columns out: `out[j][i] = r[i][j]`.
+    #[target_feature(enable = "avx2")]
+    fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
+        let t0 = _mm256_unpacklo_ps(r[0], r[1]);
+        let t1 = _mm256_unpackhi_ps(r[0], r[1]);
+        let t2 = _mm256_unpacklo_ps(r[2], r[3]);
+        let t3 = _mm256_unpackhi_ps(r[2], r[3]);
+        let t4 = _mm256_unpacklo_ps(r[4], r[5]);
+        let t5 = _mm256_unpackhi_ps(r[4], r[5]);
+        let t6 = _mm256_unpacklo_ps(r[6], r[7]);
+        let t7 = _mm256_unpackhi_ps(r[6], r[7]);
+        let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+        let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+        let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+        let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+        let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+        let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+        let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+        let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+        [
+            _mm256_permute2f128_ps::<0x20>(u0, u4),
+            _mm256_permute2f128_ps::<0x20>(u1, u5),
+            _mm256_permute2f128_ps::<0x20>(u2, u6),
+            _mm256_permute2f128_ps::<0x20>(u3, u7),
+            _mm256_permute2f128_ps::<0x31>(u0, u4),
+            _mm256_permute2f128_ps::<0x31>(u1, u5),
+            _mm256_permute2f128_ps::<0x31>(u2, u6),
+            _mm256_permute2f128_ps::<0x31>(u3, u7),
+        ]
     }
 }
