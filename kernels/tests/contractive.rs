@@ -322,3 +322,36 @@ fn plain_entry_points_run_the_detected_level() {
         assert!(dw.iter().all(|&v| v != 0.5) && dz.iter().any(|&v| v != 0.25), "{rows}x{hidden}x{inputs}");
     }
 }
+
+/// A `z` or `W` that does not match the shape is refused at every level, never read past.
+#[test]
+fn wrong_shapes_are_refused() {
+    let (z, w) = (vec![0.5f32; 6], vec![0.5f32; 8]);
+    for level in std::iter::once(SimdLevel::Scalar).chain(simd_levels()) {
+        for (z_len, w_len) in [(5, 8), (6, 7)] {
+            let penalty = std::panic::catch_unwind(|| {
+                cae::contractive_penalty_with(level, Activation::Sigmoid, &z[..z_len], &w[..w_len], 2, 3, 4)
+            });
+            let msg = penalty.expect_err("a wrong shape gave a penalty");
+            let msg = msg.downcast_ref::<String>().map(String::as_str).unwrap_or("");
+            assert!(msg.contains("want 2x3") && msg.contains("want 3x4"), "{msg}");
+            let backward = std::panic::catch_unwind(|| {
+                let (mut dz, mut dw) = (vec![0.0f32; 6], vec![0.0f32; 8]);
+                let (z, w) = (&z[..z_len], &w[..w_len]);
+                cae::contractive_backward_with(
+                    level,
+                    Activation::Sigmoid,
+                    z,
+                    w,
+                    1.0,
+                    &mut dz[..z_len],
+                    &mut dw[..w_len],
+                    2,
+                    3,
+                    4,
+                );
+            });
+            assert!(backward.is_err(), "{}: backward took a wrong shape", level.name());
+        }
+    }
+}
