@@ -3,6 +3,8 @@
 # wall-clock budget, niced, one mutant at a time (--in-place is serial).
 #
 #   tools/mutants.sh [BUDGET_SECONDS] [GROUP...]      (default: 3600 s, every group)
+#   MUTANTS_ITERATE=1 tools/mutants.sh ...            (retest only what the last run of each
+#                                                      group did not catch, with today's tests)
 #
 # Each group mutates some files and runs only the tests that cover them (a whole-suite run
 # per mutant would not fit any budget on 2 cores). The run happens in a private copy of
@@ -55,7 +57,12 @@ for g in "${ORDER[@]}"; do
     continue
   fi
   out="$root/target/mutants/$g"
-  rm -rf "$out"
+  iterate=()
+  if [ -n "${MUTANTS_ITERATE:-}" ] && [ -d "$out/mutants.out" ]; then
+    iterate=(--iterate)
+  else
+    rm -rf "$out"
+  fi
   mkdir -p "$out"
   fargs=()
   for f in $files; do fargs+=(--file "$f"); done
@@ -65,7 +72,7 @@ for g in "${ORDER[@]}"; do
   for t in $testargs; do [ "$t" = --test ] || cargs+=("--cargo-arg=--test=$t"); done
   echo "== $g: $files (tests: $testargs), ${left}s left"
   (cd "$work" && nice -n 19 timeout "$left" cargo mutants --in-place --no-shuffle \
-      --package "$pkg" "${fargs[@]}" "${cargs[@]}" --output "$out" --profile release \
+      --package "$pkg" "${fargs[@]}" "${cargs[@]}" "${iterate[@]}" --output "$out" --profile release \
       --timeout 180 --baseline skip) || echo "== $g: exit $? (2: missed mutants, 124: budget cut the group short)"
   for k in caught missed timeout unviable; do
     [ -f "$out/mutants.out/$k.txt" ] && printf '   %-8s %s\n' "$k" "$(wc -l <"$out/mutants.out/$k.txt")"
