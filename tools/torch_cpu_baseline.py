@@ -10,6 +10,7 @@ Run (from the repository root; needs torch and numpy, a CPU build of torch is en
 
     python tools/torch_cpu_baseline.py                     # all models, 2 threads, data/mnist
     python tools/torch_cpu_baseline.py --models conv --threads 1
+    python tools/torch_cpu_baseline.py --models mlp,cae --batch 64        # the engine's default batch
     python tools/torch_cpu_baseline.py --data DIR          # a folder with train-images-idx3-ubyte[.gz]
 
 Without the IDX file it trains on uniform random images of the same size (the throughput
@@ -132,6 +133,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
     ap.add_argument("--models", default="mlp,cae,conv", help="comma-separated: mlp, cae, conv")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--batch", type=int, default=None, help="batch size (default: 256 for mlp and cae, 128 for conv)")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -146,11 +148,11 @@ def main():
     )
     for name in args.models.split(","):
         if name == "mlp":
-            train("mlp-ae 784-256-784 mse", Dense(), mlp_loss, x, 256, 2, args.seed)
+            train("mlp-ae 784-256-784 mse", Dense(), mlp_loss, x, args.batch or 256, 2, args.seed)
         elif name == "cae":
-            train("cae 784-256-784 bce+1e-3*J", Dense(), cae_loss, x, 256, 2, args.seed)
+            train("cae 784-256-784 bce+1e-3*J", Dense(), cae_loss, x, args.batch or 256, 2, args.seed)
         elif name == "conv":
-            train("conv-ae keras-arch bce", conv_model(), conv_loss, x, 128, 1, args.seed)
+            train("conv-ae keras-arch bce", conv_model(), conv_loss, x, args.batch or 128, 1, args.seed)
         else:
             raise SystemExit(f"unknown model {name!r} (expected mlp, cae or conv)")
 

@@ -24,6 +24,7 @@ pub mod reduce;
 pub mod simd;
 pub(crate) mod simd_util;
 pub mod upsample;
+pub mod workers;
 
 pub use activation::Activation;
 pub use im2col::ConvGeom;

@@ -162,11 +162,12 @@ pub fn copy_bandwidth_gbs() -> f64 {
     let workers = threads().max(1);
     let chunk = len.div_ceil(workers);
     let secs = best_secs(5, || {
-        std::thread::scope(|s| {
-            for (d, x) in dst.chunks_mut(chunk).zip(src.chunks(chunk)) {
-                s.spawn(move || d.copy_from_slice(x));
-            }
-        })
+        let runs: Vec<_> =
+            dst.chunks_mut(chunk).zip(src.chunks(chunk)).map(|r| std::sync::Mutex::new(Some(r))).collect();
+        crate::workers::run(runs.len(), &|w| {
+            let (d, x) = runs[w].lock().unwrap_or_else(|e| e.into_inner()).take().expect("each chunk is taken once");
+            d.copy_from_slice(x)
+        });
     });
     assert_eq!(dst[len - 1], src[len - 1], "the copy probe copied");
     2.0 * COPY_BYTES as f64 / secs / 1e9

@@ -1,5 +1,7 @@
 //! Max pooling (nearest-neighbour upsampling is in `upsample.rs`).
 
+use std::sync::Mutex;
+
 use crate::im2col::for_each_block_run;
 use std::hint::select_unpredictable;
 
@@ -156,14 +158,11 @@ pub fn max_pool2d_fast(x: &[f32], y: &mut [f32], argmax: &mut [u32], g: PoolGeom
     }
     // y and argmax are split at the same plane boundaries, one pair per thread.
     let per = planes.div_ceil(threads);
-    std::thread::scope(|s| {
-        let pool_planes = &pool_planes;
-        let mut runs = y.chunks_mut(per * out_plane).zip(argmax.chunks_mut(per * out_plane)).enumerate();
-        let (_, (y0, a0)) = runs.next().expect("at least two runs");
-        for (r, (y, a)) in runs {
-            s.spawn(move || pool_planes(r * per, y, a));
-        }
-        pool_planes(0, y0, a0);
+    let runs: Vec<_> =
+        y.chunks_mut(per * out_plane).zip(argmax.chunks_mut(per * out_plane)).map(|r| Mutex::new(Some(r))).collect();
+    crate::workers::run(runs.len(), &|r| {
+        let (y, a) = runs[r].lock().unwrap_or_else(|e| e.into_inner()).take().expect("each run is taken once");
+        pool_planes(r * per, y, a)
     });
 }
 

@@ -58,13 +58,8 @@ pub(super) fn matmul(level: SimdLevel, a: &[f32], b: &[f32], c: &mut [f32], d: M
         // Many small thin products: whole products per worker, each single-threaded.
         let nt = crate::simd::threads().min(d.batch);
         let per = d.batch.div_ceil(nt);
-        std::thread::scope(|s| {
-            for w in 1..nt {
-                s.spawn(move || {
-                    (w * per..((w + 1) * per).min(d.batch)).for_each(|t| product(level, a, b, out, &d, t, 1))
-                });
-            }
-            (0..per.min(d.batch)).for_each(|t| product(level, a, b, out, &d, t, 1));
+        crate::workers::run(nt, &|w| {
+            (w * per..((w + 1) * per).min(d.batch)).for_each(|t| product(level, a, b, out, &d, t, 1))
         });
     } else {
         (0..d.batch).for_each(|t| product(level, a, b, out, &d, t, nt_item));
@@ -79,14 +74,8 @@ fn share(len: usize, unit: usize, nt: usize, w: usize) -> Range<usize> {
 
 /// Runs `jobs[w]` on worker `w`, worker 0 being the caller.
 fn run_all(level: SimdLevel, jobs: Vec<Job>) {
-    let mut jobs = jobs.into_iter();
-    let first = jobs.next().expect("at least one job");
-    std::thread::scope(|s| {
-        for job in jobs {
-            s.spawn(move || run(level, &job));
-        }
-        run(level, &first);
-    });
+    assert!(!jobs.is_empty(), "at least one job");
+    crate::workers::run(jobs.len(), &|w| run(level, &jobs[w]));
 }
 
 /// Product `t` on `nt` workers.
