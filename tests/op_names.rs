@@ -11,7 +11,8 @@ const HOST_ONLY_STEMS: &[(&str, &str)] = &[
     ("lib", "the crate root: module list and re-exports"),
     ("simd", "SIMD level detection and the thread count: infrastructure, not an op"),
     ("simd_util", "the vector vocabulary the x86 kernels are written in: infrastructure"),
-    ("threads", "thread-pool infrastructure (if present), not an op"),
+    ("workers", "the persistent worker pool the threaded kernels share: infrastructure, not an op"),
+    ("peak", "the roofline probes of `autoenc bench`/`info` (an FMA loop, a large copy): measurements, not ops"),
     ("covariance", "PCA's covariance product: fitted once on the host, no GPU twin"),
 ];
 

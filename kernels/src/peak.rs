@@ -90,13 +90,13 @@ mod x86 {
         let mut x: [__m256; CHAINS] = std::array::from_fn(|c| _mm256_loadu_ps(x0[c].as_ptr()));
         let b = _mm256_loadu_ps(b0.as_ptr());
         for _ in 0..iters {
-            for c in 0..CHAINS {
-                x[c] = _mm256_fmadd_ps(x[c], half, b);
+            for xc in &mut x {
+                *xc = _mm256_fmadd_ps(*xc, half, b);
             }
         }
         let mut out = [[0.0f32; 8]; CHAINS];
-        for c in 0..CHAINS {
-            _mm256_storeu_ps(out[c].as_mut_ptr(), x[c]);
+        for (o, xc) in out.iter_mut().zip(x) {
+            _mm256_storeu_ps(o.as_mut_ptr(), xc);
         }
         total(&out)
     }
@@ -108,13 +108,13 @@ mod x86 {
         let mut x: [__m512; CHAINS] = std::array::from_fn(|c| _mm512_loadu_ps(x0[c].as_ptr()));
         let b = _mm512_loadu_ps(b0.as_ptr());
         for _ in 0..iters {
-            for c in 0..CHAINS {
-                x[c] = _mm512_fmadd_ps(x[c], half, b);
+            for xc in &mut x {
+                *xc = _mm512_fmadd_ps(*xc, half, b);
             }
         }
         let mut out = [[0.0f32; 16]; CHAINS];
-        for c in 0..CHAINS {
-            _mm512_storeu_ps(out[c].as_mut_ptr(), x[c]);
+        for (o, xc) in out.iter_mut().zip(x) {
+            _mm512_storeu_ps(o.as_mut_ptr(), xc);
         }
         total(&out)
     }
