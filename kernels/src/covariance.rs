@@ -82,7 +82,7 @@ fn blocked(x: &[f32], n: usize, d: usize, mean: &[f64], fma: bool) -> Vec<f64> {
     let threads = crate::simd::threads().min(n.div_ceil(CHUNK)).max(1);
     let per = n.div_ceil(threads);
     let slots: Vec<std::sync::Mutex<Vec<f64>>> = (0..threads).map(|_| Default::default()).collect();
-    crate::workers::run(threads, &|t| {
+    crate::workers::run(threads, &|_, t| {
         let rows = &x[(t * per).min(n) * d..((t + 1) * per).min(n) * d];
         *slots[t].lock().unwrap_or_else(|e| e.into_inner()) = covariance_rows(rows, d, dp, mean, fma);
     });

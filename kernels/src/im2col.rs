@@ -213,7 +213,7 @@ pub(crate) fn for_each_block_run<T: Send>(
     let per_run = blocks.div_ceil(threads);
     // One run per worker (the calling thread takes the first), handed over through a lock.
     let runs: Vec<Mutex<Option<&mut [T]>>> = data.chunks_mut(per_run * block).map(|r| Mutex::new(Some(r))).collect();
-    crate::workers::run(runs.len(), &|r| {
+    crate::workers::run(runs.len(), &|_, r| {
         let run = runs[r].lock().unwrap_or_else(|e| e.into_inner()).take().expect("each run is taken once");
         f(r * per_run, run)
     });

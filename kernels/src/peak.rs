@@ -164,7 +164,7 @@ pub fn copy_bandwidth_gbs() -> f64 {
     let secs = best_secs(5, || {
         let runs: Vec<_> =
             dst.chunks_mut(chunk).zip(src.chunks(chunk)).map(|r| std::sync::Mutex::new(Some(r))).collect();
-        crate::workers::run(runs.len(), &|w| {
+        crate::workers::run(runs.len(), &|_, w| {
             let (d, x) = runs[w].lock().unwrap_or_else(|e| e.into_inner()).take().expect("each chunk is taken once");
             d.copy_from_slice(x)
         });

@@ -160,7 +160,7 @@ pub fn max_pool2d_fast(x: &[f32], y: &mut [f32], argmax: &mut [u32], g: PoolGeom
     let per = planes.div_ceil(threads);
     let runs: Vec<_> =
         y.chunks_mut(per * out_plane).zip(argmax.chunks_mut(per * out_plane)).map(|r| Mutex::new(Some(r))).collect();
-    crate::workers::run(runs.len(), &|r| {
+    crate::workers::run(runs.len(), &|_, r| {
         let (y, a) = runs[r].lock().unwrap_or_else(|e| e.into_inner()).take().expect("each run is taken once");
         pool_planes(r * per, y, a)
     });

@@ -3,29 +3,57 @@
 //! makes a dozen threaded kernel calls; spawned threads cost tens of microseconds each on a
 //! small VM, which made 2 threads slower than 1 at batch 64 (docs/PERFORMANCE.md).
 //!
-//! [`run`] gives job `w` of `n` to worker `w`, the calling thread doing job 0, and returns
-//! when every job has finished. One call at a time uses the pool; a call made while another
-//! holds it (tests run side by side) spawns scoped threads as before, and a call from inside
-//! a job runs its jobs in turn on that thread (no worker waits on itself).
+//! [`run`] hands out tasks `0..n` one at a time to the calling thread and to whichever
+//! workers wake up while some are left, and returns when every task has finished. The
+//! caller waits only for workers that took a task: a worker whose core is busy elsewhere and
+//! wakes late finds the call closed and goes back to sleep, so it cannot stall the call.
+//! Each participant gets a slot (the caller 0, workers 1, 2, ... in the order they join) for
+//! state of its own, such as packing buffers. One call at a time uses the pool; a call made
+//! while another holds it (tests run side by side) runs its tasks in turn on its own thread,
+//! as does a call made from inside a task (no participant waits on itself).
 
 use std::cell::Cell;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, TryLockError};
 
 /// A job borrowed for the length of one [`run`] call, whose lifetime the pool cannot name.
 #[derive(Clone, Copy)]
-struct JobPtr(*const (dyn Fn(usize) + Sync));
-// SAFETY: the pointee is `Sync`, and `run` does not return (or unwind) before every worker
-// has finished with it, so sending the pointer to the workers is sound.
+struct JobPtr(*const Job<'static>);
+// SAFETY: the job is `Sync`, and `run` does not return (or unwind) before every worker
+// that took part has finished with it; a late worker never touches it (see `State::open`).
 unsafe impl Send for JobPtr {}
+
+/// One call's work: `f(slot, task)` for each task, and the counter the tasks are taken from.
+struct Job<'a> {
+    f: &'a (dyn Fn(usize, usize) + Sync),
+    tasks: usize,
+    next: AtomicUsize,
+}
+
+impl Job<'_> {
+    /// Takes and runs tasks until none are left.
+    fn drain(&self, slot: usize) {
+        loop {
+            let task = self.next.fetch_add(1, Ordering::Relaxed);
+            if task >= self.tasks {
+                return;
+            }
+            (self.f)(slot, task);
+        }
+    }
+}
 
 #[derive(Default)]
 struct State {
-    /// Bumped per call: a worker runs a job once per generation.
+    /// Bumped per call, so a worker looks at each call once.
     generation: u64,
+    /// Set while workers may still join this generation's call.
+    open: bool,
     job: Option<JobPtr>,
-    jobs: usize,
-    /// Workers still running this generation's jobs.
+    /// Slots handed out so far (the caller holds 0).
+    slots: usize,
+    /// Workers that joined and have not finished.
     running: usize,
     panic: Option<Box<dyn std::any::Any + Send>>,
 }
@@ -36,52 +64,67 @@ struct Pool {
     state: Mutex<State>,
     wake: Condvar,
     done: Condvar,
-    workers: usize,
 }
 
 thread_local! {
-    /// Set while this thread runs a pool job, so that a nested `run` does not wait on the pool.
-    static IN_JOB: Cell<bool> = const { Cell::new(false) };
+    /// Set while this thread runs a task, so that a nested `run` does not wait on the pool.
+    static IN_TASK: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Participants of a call at most: the caller and `threads() - 1` workers.
+pub fn slots() -> usize {
+    crate::simd::threads().max(1)
 }
 
 fn pool() -> &'static Arc<Pool> {
     static POOL: OnceLock<Arc<Pool>> = OnceLock::new();
     POOL.get_or_init(|| {
-        let workers = crate::simd::threads().saturating_sub(1);
         let pool = Arc::new(Pool {
             call: Mutex::new(()),
             state: Mutex::new(State::default()),
             wake: Condvar::new(),
             done: Condvar::new(),
-            workers,
         });
-        for w in 1..=workers {
+        for w in 1..slots() {
             let pool = Arc::clone(&pool);
             std::thread::Builder::new()
                 .name(format!("autoenc-worker-{w}"))
-                .spawn(move || worker(&pool, w))
+                .spawn(move || worker(&pool))
                 .expect("start a kernel worker thread");
         }
         pool
     })
 }
 
-fn worker(pool: &Pool, w: usize) {
-    IN_JOB.with(|f| f.set(true));
+fn worker(pool: &Pool) {
+    IN_TASK.with(|f| f.set(true));
     let mut seen = 0;
     loop {
-        let (job, jobs) = {
+        let (job, slot, first) = {
             let mut st = pool.state.lock().unwrap_or_else(|e| e.into_inner());
             while st.generation == seen {
                 st = pool.wake.wait(st).unwrap_or_else(|e| e.into_inner());
             }
             seen = st.generation;
-            (st.job, st.jobs)
+            let (true, Some(job)) = (st.open && st.slots < slots(), st.job) else { continue };
+            // Join only with a task in hand, taken under the lock: a worker that wakes when
+            // every task is taken never makes the caller wait for it.
+            // SAFETY: the call is open, so its job is alive (the caller closes it under this lock).
+            let first = unsafe { (*job.0).next.fetch_add(1, Ordering::Relaxed) };
+            if first >= unsafe { (*job.0).tasks } {
+                continue;
+            }
+            st.slots += 1;
+            st.running += 1;
+            (job, st.slots - 1, first)
         };
-        let (Some(JobPtr(job)), true) = (job, w < jobs) else { continue };
-        // SAFETY: `run` keeps the job alive until `running` reaches 0, which this worker's
-        // decrement below is part of.
-        let result = catch_unwind(AssertUnwindSafe(|| unsafe { (*job)(w) }));
+        // SAFETY: this worker joined while the call was open, so `run` waits for it
+        // (`running`) before the job's borrow ends.
+        let result = catch_unwind(AssertUnwindSafe(|| unsafe {
+            let job = &*job.0;
+            (job.f)(slot, first);
+            job.drain(slot)
+        }));
         let mut st = pool.state.lock().unwrap_or_else(|e| e.into_inner());
         if let Err(p) = result {
             st.panic.get_or_insert(p);
@@ -93,40 +136,39 @@ fn worker(pool: &Pool, w: usize) {
     }
 }
 
-/// Runs `job(w)` for every `w` in `0..n` (job 0 on the calling thread) and returns when all
-/// have finished; a panic in a job is raised again here, after the others have finished.
-pub fn run(n: usize, job: &(dyn Fn(usize) + Sync)) {
-    if n <= 1 || IN_JOB.with(Cell::get) {
-        (0..n).for_each(job);
-        return;
+/// Runs `f(slot, task)` for every `task` in `0..tasks`, each exactly once, on the calling
+/// thread and the workers that join; `slot < slots()` is the participant's own index (no two
+/// participants share one). Returns when all tasks have finished; a panic in a task is
+/// raised again here, after the others have finished.
+pub fn run(tasks: usize, f: &(dyn Fn(usize, usize) + Sync)) {
+    let job = Job { f, tasks, next: AtomicUsize::new(0) };
+    if tasks <= 1 || slots() == 1 || IN_TASK.with(Cell::get) {
+        return job.drain(0);
     }
     let pool = pool();
     let guard = match pool.call.try_lock() {
         Ok(g) => g,
         Err(TryLockError::Poisoned(e)) => e.into_inner(),
-        Err(TryLockError::WouldBlock) => return run_scoped(n, job),
+        Err(TryLockError::WouldBlock) => return job.drain(0),
     };
-    let pooled = n.min(pool.workers + 1);
     {
         let mut st = pool.state.lock().unwrap_or_else(|e| e.into_inner());
         // SAFETY (lifetime erasure): see `JobPtr`; the wait below outlives every use.
-        let erased: *const (dyn Fn(usize) + Sync + 'static) = unsafe { std::mem::transmute(job) };
-        st.job = Some(JobPtr(erased));
-        st.jobs = pooled;
-        st.running = pooled - 1;
+        st.job = Some(JobPtr(unsafe { std::mem::transmute::<&Job<'_>, &Job<'static>>(&job) }));
+        st.open = true;
+        st.slots = 1;
+        st.running = 0;
         st.panic = None;
         st.generation += 1;
     }
     pool.wake.notify_all();
-    IN_JOB.with(|f| f.set(true));
-    // Job 0 here, then any jobs past the pool's size, one after another.
-    let own = catch_unwind(AssertUnwindSafe(|| {
-        job(0);
-        (pooled..n).for_each(job);
-    }));
-    IN_JOB.with(|f| f.set(false));
+    IN_TASK.with(|f| f.set(true));
+    let own = catch_unwind(AssertUnwindSafe(|| job.drain(0)));
+    IN_TASK.with(|f| f.set(false));
     let panic = {
         let mut st = pool.state.lock().unwrap_or_else(|e| e.into_inner());
+        // No task is left to take: close the call to late workers, wait for those in it.
+        st.open = false;
         while st.running > 0 {
             st = pool.done.wait(st).unwrap_or_else(|e| e.into_inner());
         }
@@ -142,34 +184,35 @@ pub fn run(n: usize, job: &(dyn Fn(usize) + Sync)) {
     }
 }
 
-/// [`run`] on freshly spawned scoped threads, for a call made while another owns the pool.
-fn run_scoped(n: usize, job: &(dyn Fn(usize) + Sync)) {
-    std::thread::scope(|s| {
-        for w in 1..n {
-            s.spawn(move || {
-                IN_JOB.with(|f| f.set(true));
-                job(w)
-            });
-        }
-        job(0);
-    });
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[test]
-    fn every_job_runs_once_whatever_the_count() {
+    fn every_task_runs_once_whatever_the_count() {
         for n in [0, 1, 2, 3, 7, 64] {
             let hits: Vec<AtomicUsize> = (0..n).map(|_| AtomicUsize::new(0)).collect();
             for _ in 0..50 {
-                run(n, &|w| {
-                    hits[w].fetch_add(1, Ordering::Relaxed);
+                run(n, &|slot, task| {
+                    assert!(slot < slots());
+                    hits[task].fetch_add(1, Ordering::Relaxed);
                 });
             }
             assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) == 50), "n = {n}");
+        }
+    }
+
+    /// No two participants of a call share a slot: each slot's counter is only ever
+    /// touched by one thread at a time.
+    #[test]
+    fn slots_are_never_shared_within_a_call() {
+        let busy: Vec<AtomicUsize> = (0..slots()).map(|_| AtomicUsize::new(0)).collect();
+        for _ in 0..20 {
+            run(64, &|slot, _| {
+                assert_eq!(busy[slot].fetch_add(1, Ordering::SeqCst), 0, "slot {slot} in use twice");
+                std::hint::black_box((0..200).sum::<u64>());
+                busy[slot].fetch_sub(1, Ordering::SeqCst);
+            });
         }
     }
 
@@ -180,8 +223,8 @@ mod tests {
             for _ in 0..4 {
                 s.spawn(|| {
                     for _ in 0..20 {
-                        run(3, &|_| {
-                            run(3, &|_| {
+                        run(3, &|_, _| {
+                            run(3, &|_, _| {
                                 total.fetch_add(1, Ordering::Relaxed);
                             })
                         });
@@ -193,11 +236,11 @@ mod tests {
     }
 
     #[test]
-    fn a_panicking_job_panics_the_call_and_the_pool_keeps_working() {
-        let r = catch_unwind(|| run(4, &|w| assert_ne!(w, 1, "job 1 fails")));
+    fn a_panicking_task_panics_the_call_and_the_pool_keeps_working() {
+        let r = catch_unwind(|| run(4, &|_, task| assert_ne!(task, 1, "task 1 fails")));
         assert!(r.is_err());
         let hits = AtomicUsize::new(0);
-        run(4, &|_| {
+        run(4, &|_, _| {
             hits.fetch_add(1, Ordering::Relaxed);
         });
         assert_eq!(hits.load(Ordering::Relaxed), 4);

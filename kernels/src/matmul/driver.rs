@@ -58,21 +58,28 @@ pub(super) fn packed<K: Kernel>(a: &[f32], b: &[f32], c: &mut [f32], d: MatmulDi
     let macs = d.batch * d.m * d.n * d.k.max(1);
     let nt = if macs >= PAR_MIN_MACS { crate::simd::threads() } else { 1 };
     let out = OutPtr(c.as_mut_ptr());
-    let work = |w: usize, bufs: &mut Buffers| {
-        for piece in pieces::<K>(&d, w, nt) {
-            let (op_a, op_b) = operands(a, b, &d, piece.t);
-            // SAFETY: `check` proved C holds every product's `m x n` block at `t * stride_c`.
-            let c_t = unsafe { out.get().add(piece.t * d.stride_c) };
-            gemm::<K>(op_a, op_b, OutPtr(c_t), &d, &piece, bufs);
-        }
+    let compute = |piece: &Piece, bufs: &mut Buffers| {
+        let (op_a, op_b) = operands(a, b, &d, piece.t);
+        // SAFETY: `check` proved C holds every product's `m x n` block at `t * stride_c`.
+        let c_t = unsafe { out.get().add(piece.t * d.stride_c) };
+        gemm::<K>(op_a, op_b, OutPtr(c_t), &d, piece, bufs);
     };
     let mut pool = Buffers::take::<K>(&d, nt);
     if nt == 1 {
-        work(0, &mut pool[0]);
+        pieces::<K>(&d, 0, 1).iter().for_each(|p| compute(p, &mut pool[0]));
     } else {
-        // Each worker locks only its own set: uncontended, it costs nanoseconds.
+        // One share per participant, but taken in turn rather than assigned: a worker whose
+        // core is busy elsewhere leaves its share to whoever is free, so the call does not
+        // wait on it (finer shares would repack the shared operand once per share, which cost
+        // more than it saved at the autoencoder's shapes; docs/PERFORMANCE.md).
+        let all: Vec<Vec<Piece>> = (0..nt).map(|s| pieces::<K>(&d, s, nt)).collect();
+        // A participant's slot picks its packing buffers (no two share a slot, so each lock
+        // is uncontended and costs nanoseconds).
         let sets: Vec<Mutex<&mut Buffers>> = pool[..nt].iter_mut().map(Mutex::new).collect();
-        crate::workers::run(nt, &|w| work(w, &mut sets[w].lock().unwrap_or_else(|e| e.into_inner())));
+        crate::workers::run(nt, &|slot, s| {
+            let mut bufs = sets[slot].lock().unwrap_or_else(|e| e.into_inner());
+            all[s].iter().for_each(|p| compute(p, &mut bufs));
+        });
     }
     BUFFERS.set(pool);
 }

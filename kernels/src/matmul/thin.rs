@@ -58,7 +58,7 @@ pub(super) fn matmul(level: SimdLevel, a: &[f32], b: &[f32], c: &mut [f32], d: M
         // Many small thin products: whole products per worker, each single-threaded.
         let nt = crate::simd::threads().min(d.batch);
         let per = d.batch.div_ceil(nt);
-        crate::workers::run(nt, &|w| {
+        crate::workers::run(nt, &|_, w| {
             (w * per..((w + 1) * per).min(d.batch)).for_each(|t| product(level, a, b, out, &d, t, 1))
         });
     } else {
@@ -75,7 +75,7 @@ fn share(len: usize, unit: usize, nt: usize, w: usize) -> Range<usize> {
 /// Runs `jobs[w]` on worker `w`, worker 0 being the caller.
 fn run_all(level: SimdLevel, jobs: Vec<Job>) {
     assert!(!jobs.is_empty(), "at least one job");
-    crate::workers::run(jobs.len(), &|w| run(level, &jobs[w]));
+    crate::workers::run(jobs.len(), &|_, w| run(level, &jobs[w]));
 }
 
 /// Product `t` on `nt` workers.
