@@ -357,3 +357,14 @@ fn plain_entry_points_run_the_detected_level() {
         assert!(got > 0.0, "l1 {rows}x{cols}");
     }
 }
+
+/// The names the tables print and the codes the WGSL constants are made from: the codes are
+/// the positions in `ALL` (the shader's constants follow that order), the names as listed.
+#[test]
+fn loss_names_and_codes() {
+    for (i, l) in Loss::ALL.into_iter().enumerate() {
+        assert_eq!(l.code(), i as u32, "{l:?}");
+    }
+    let names: Vec<_> = Loss::ALL.iter().map(|l| l.name()).collect();
+    assert_eq!(names, ["mse", "bce", "bce_with_logits", "softmax_cross_entropy"]);
+}
