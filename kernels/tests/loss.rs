@@ -368,3 +368,27 @@ fn loss_names_and_codes() {
     let names: Vec<_> = Loss::ALL.iter().map(|l| l.name()).collect();
     assert_eq!(names, ["mse", "bce", "bce_with_logits", "softmax_cross_entropy"]);
 }
+
+/// A prediction or target that does not match the shape is refused at every level, never
+/// read past.
+#[test]
+fn wrong_shapes_are_refused() {
+    let (pred, target) = (vec![0.5f32; 6], vec![0.5f32; 6]);
+    for level in std::iter::once(SimdLevel::Scalar).chain(simd_levels()) {
+        for l in Loss::ALL {
+            for (p, t) in [(5, 6), (6, 5)] {
+                let fwd = std::panic::catch_unwind(|| loss::loss_forward_with(level, l, &pred[..p], &target[..t], 2, 3));
+                let msg = fwd.expect_err("a wrong shape gave a loss");
+                let msg = msg.downcast_ref::<String>().map(String::as_str).unwrap_or("");
+                assert!(msg.contains("loss_forward") && msg.contains("2x3"), "{msg}");
+                let bwd = std::panic::catch_unwind(|| {
+                    let mut d = vec![0.0f32; p];
+                    loss::loss_backward_with(level, l, &pred[..p], &target[..t], 1.0, &mut d, 2, 3)
+                });
+                let msg = bwd.expect_err("a wrong shape gave a gradient");
+                let msg = msg.downcast_ref::<String>().map(String::as_str).unwrap_or("");
+                assert!(msg.contains("2x3"), "{}: {msg}", level.name());
+            }
+        }
+    }
+}
