@@ -188,8 +188,9 @@ pub(crate) fn valid_range(out_len: usize, in_len: usize, stride: usize, pad: usi
     (lo.min(hi), hi)
 }
 
-/// Elements of work below which one more thread does not pay for its start-up
-/// (a thread costs tens of microseconds; these kernels move a few bytes per element).
+/// Elements of work below which one more thread does not pay for its start-up (chosen when
+/// a thread was spawned per call, tens of microseconds; these kernels move a few bytes per
+/// element; not re-measured with the worker pool).
 pub(crate) const MIN_WORK_PER_THREAD: usize = 1 << 17;
 
 /// Splits `data` into runs of whole `block`-sized blocks, one run per thread, and calls

@@ -28,7 +28,9 @@ pub(super) trait Kernel {
 }
 
 /// Below this many multiply-adds (~40 us on one AVX-512 core) threads are not worth their
-/// start-up (tens of us to spawn and join); 256^3 and the autoencoder's layers are above it.
+/// start-up; 256^3 and the autoencoder's layers are above it. Chosen when each call spawned
+/// its threads (tens of us); the worker pool wakes them for less, and the bound has not
+/// been re-measured since.
 pub(super) const PAR_MIN_MACS: usize = 1 << 23;
 
 /// The output pointer shared by the worker threads.
