@@ -61,10 +61,15 @@ fn inputs(rng: &mut StdRng, loss: Loss, rows: usize, cols: usize) -> (Vec<f32>, 
 }
 
 /// Even rows one-hot, odd rows a random probability vector.
+/// One-hot rows, soft rows summing to 1, and every third row soft but not normalised (the
+/// kernels take any `t >= 0`: the loss is `ln(s) sum t - ...`, so a sum of 1 must not be
+/// assumed anywhere).
 fn targets_for_ce(rng: &mut StdRng, rows: usize, cols: usize) -> Vec<f32> {
     let mut t = vec![0.0f32; rows * cols];
     for (r, row) in t.chunks_exact_mut(cols).enumerate() {
-        if r % 2 == 0 {
+        if r % 3 == 2 {
+            row.iter_mut().for_each(|v| *v = 2.0 * rng.random::<f32>());
+        } else if r % 2 == 0 {
             row[rng.random_range(0..cols)] = 1.0;
         } else {
             row.iter_mut().for_each(|v| *v = rng.random::<f32>());
