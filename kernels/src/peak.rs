@@ -146,17 +146,30 @@ pub fn fma_peak_gflops(level: SimdLevel) -> f64 {
     let mut sink = 0.0;
     let secs = best_secs(5, || sink += fma_chains_with(level, std::hint::black_box(iters)));
     std::hint::black_box(sink);
-    2.0 * (CHAINS * lanes * iters) as f64 / secs / 1e9
+    per_second_e9(probe_flops(lanes, iters), secs)
+}
+
+/// Floating-point operations of one probe run at `lanes` lanes: a multiply-add counts 2.
+pub fn probe_flops(lanes: usize, iters: usize) -> f64 {
+    2.0 * (CHAINS * lanes * iters) as f64
+}
+
+/// `amount / secs`, in units of 1e9 per second (GFLOP/s, GB/s).
+pub fn per_second_e9(amount: f64, secs: f64) -> f64 {
+    amount / secs / 1e9
 }
 
 /// Bytes per buffer of the copy probe: far beyond any L3 the engine is likely to meet.
 pub const COPY_BYTES: usize = 64 << 20;
 
+/// The copy probe's buffers in f32s.
+pub const COPY_LEN: usize = COPY_BYTES / std::mem::size_of::<f32>();
+
 /// The copy bandwidth, GB/s of bytes read plus bytes written: one [`COPY_BYTES`] buffer
 /// copied into another, split over the kernels' [`threads`] in contiguous chunks, best
 /// of five after a warm-up (which also faults the destination's pages in).
 pub fn copy_bandwidth_gbs() -> f64 {
-    let len = COPY_BYTES / 4;
+    let len = COPY_LEN;
     let src: Vec<f32> = (0..len).map(|i| i as f32).collect();
     let mut dst = vec![0.0f32; len];
     let workers = threads().max(1);
@@ -170,5 +183,10 @@ pub fn copy_bandwidth_gbs() -> f64 {
         });
     });
     assert_eq!(dst[len - 1], src[len - 1], "the copy probe copied");
-    2.0 * COPY_BYTES as f64 / secs / 1e9
+    per_second_e9(copy_bytes_moved(), secs)
+}
+
+/// Bytes the copy probe moves: each byte read once and written once.
+pub fn copy_bytes_moved() -> f64 {
+    2.0 * COPY_BYTES as f64
 }

@@ -382,7 +382,8 @@ fn wrong_shapes_are_refused() {
     for level in std::iter::once(SimdLevel::Scalar).chain(simd_levels()) {
         for l in Loss::ALL {
             for (p, t) in [(5, 6), (6, 5)] {
-                let fwd = std::panic::catch_unwind(|| loss::loss_forward_with(level, l, &pred[..p], &target[..t], 2, 3));
+                let fwd =
+                    std::panic::catch_unwind(|| loss::loss_forward_with(level, l, &pred[..p], &target[..t], 2, 3));
                 let msg = fwd.expect_err("a wrong shape gave a loss");
                 let msg = msg.downcast_ref::<String>().map(String::as_str).unwrap_or("");
                 assert!(msg.contains("loss_forward") && msg.contains("2x3"), "{msg}");

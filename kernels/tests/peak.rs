@@ -45,12 +45,34 @@ fn fma_chains_every_level_matches_scalar_exactly() {
     }
 }
 
+/// The arithmetic behind the rates, on numbers worked out by hand.
 #[test]
-fn probes_return_finite_positive_rates() {
+fn rates_count_every_multiply_add_twice_and_every_byte_both_ways() {
+    assert_eq!(peak::probe_flops(16, 1000), 2.0 * 12.0 * 16.0 * 1000.0);
+    assert_eq!(peak::probe_flops(1, 1), 24.0);
+    assert_eq!(peak::per_second_e9(3e9, 1.5), 2.0);
+    assert_eq!(peak::per_second_e9(1e9, 0.25), 4.0);
+    assert_eq!(peak::copy_bytes_moved(), 2.0 * 64.0 * 1024.0 * 1024.0);
+    assert_eq!(peak::COPY_LEN * 4, peak::COPY_BYTES);
+}
+
+/// The probes' rates are those of a real CPU: a multiply-add peak between 0.1 and 5,000
+/// GFLOP/s per core and a copy between 0.1 and 10,000 GB/s (wide on purpose: this is no
+/// speed test, but a slip in the arithmetic, by a factor of 1e9 or a time instead of a
+/// rate, lands far outside).
+#[test]
+fn probes_return_rates_a_cpu_can_have() {
     for level in std::iter::once(SimdLevel::Scalar).chain(simd_levels()) {
         let g = peak::fma_peak_gflops(level);
-        assert!(g.is_finite() && g > 0.0, "{}: {g}", level.name());
+        assert!((0.1..5000.0).contains(&g), "{}: {g} GFLOP/s", level.name());
     }
     let bw = peak::copy_bandwidth_gbs();
-    assert!(bw.is_finite() && bw > 0.0, "{bw}");
+    assert!((0.1..10_000.0).contains(&bw), "{bw} GB/s");
+    // Eight or sixteen lanes a multiply-add against the scalar spec's one: every vector
+    // level is far above twice the scalar rate (about 20x on the machines seen so far).
+    let scalar = peak::fma_peak_gflops(SimdLevel::Scalar);
+    for level in simd_levels().into_iter().filter(|l| peak::lanes(*l) > 1) {
+        let g = peak::fma_peak_gflops(level);
+        assert!(g > 2.0 * scalar, "{}: {g} GFLOP/s against scalar {scalar}", level.name());
+    }
 }
