@@ -196,20 +196,25 @@ fn stacked_run_reports_test_error() {
     assert_clean_error(&autoenc(&["train", "--model", "stacked", "--layers", "100,10"]), "--layers");
 }
 
+/// A small stacked run (784-32, one pretraining epoch, two supervised ones) with `flag value`;
+/// checks that config.json records the value under `key` and returns the metrics rows
+/// (phase, layer, epoch, train objective, test loss: the first five columns), pretraining first.
+fn stacked_run_with(name: &str, flag: &str, key: &str, value: &str) -> Vec<String> {
+    let dir = temp_dir(name);
+    let d = dir.to_str().unwrap();
+    let flags = ["--model", "stacked", "--layers", "784,32", "--pretrain", "ae", "--pretrain-epochs", "1"];
+    let limits = ["--finetune-epochs", "2", "--limit-train", "256", "--limit-test", "64"];
+    let out = autoenc(&[&["train"][..], &flags, &limits, &[flag, value, "--out", d]].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let config = std::fs::read_to_string(dir.join("config.json")).unwrap();
+    assert!(config.contains(&format!("\"{key}\": \"{value}\"")), "{config}");
+    let metrics = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    metrics.lines().skip(1).map(|l| l.split(',').take(5).collect::<Vec<_>>().join(",")).collect()
+}
+
 #[test]
 fn finetune_noise_corrupts_the_supervised_inputs_only_and_is_recorded() {
-    let run = |name: &str, noise: &str| {
-        let dir = temp_dir(name);
-        let d = dir.to_str().unwrap();
-        let flags = ["--model", "stacked", "--layers", "784,32", "--pretrain", "ae", "--pretrain-epochs", "1"];
-        let limits = ["--finetune-epochs", "2", "--limit-train", "256", "--limit-test", "64"];
-        let out = autoenc(&[&["train"][..], &flags, &limits, &["--finetune-noise", noise, "--out", d]].concat());
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let config = std::fs::read_to_string(dir.join("config.json")).unwrap();
-        assert!(config.contains(&format!("\"finetune_noise\": \"{noise}\"")), "{config}");
-        let metrics = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
-        metrics.lines().skip(1).map(|l| l.split(',').take(5).collect::<Vec<_>>().join(",")).collect::<Vec<_>>()
-    };
+    let run = |name: &str, noise: &str| stacked_run_with(name, "--finetune-noise", "finetune_noise", noise);
     let (clean, noisy) = (run("finetune-clean", "none"), run("finetune-noisy", "masking:0.5"));
     // Pretraining is untouched; the supervised phase trains on other (corrupted) inputs.
     assert_eq!(clean[0], noisy[0], "pretraining changed");
@@ -222,19 +227,7 @@ fn finetune_noise_corrupts_the_supervised_inputs_only_and_is_recorded() {
 
 #[test]
 fn finetune_optimizer_steers_the_supervised_phase_only_and_is_recorded() {
-    let run = |name: &str, optimizer: &str| {
-        let dir = temp_dir(name);
-        let d = dir.to_str().unwrap();
-        let flags = ["--model", "stacked", "--layers", "784,32", "--pretrain", "ae", "--pretrain-epochs", "1"];
-        let limits = ["--finetune-epochs", "2", "--limit-train", "256", "--limit-test", "64"];
-        let out =
-            autoenc(&[&["train"][..], &flags, &limits, &["--finetune-optimizer", optimizer, "--out", d]].concat());
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let config = std::fs::read_to_string(dir.join("config.json")).unwrap();
-        assert!(config.contains(&format!("\"finetune_optimizer\": \"{optimizer}\"")), "{config}");
-        let metrics = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
-        metrics.lines().skip(1).map(|l| l.split(',').take(5).collect::<Vec<_>>().join(",")).collect::<Vec<_>>()
-    };
+    let run = |name: &str, opt: &str| stacked_run_with(name, "--finetune-optimizer", "finetune_optimizer", opt);
     let (adam, sgd) = (run("finetune-adam", "adam"), run("finetune-sgd", "sgd"));
     // Pretraining keeps --optimizer (adam); only the supervised phase changes its optimizer.
     assert_eq!(adam[0], sgd[0], "pretraining changed");

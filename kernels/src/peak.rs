@@ -83,41 +83,30 @@ mod x86 {
         x.iter().flatten().map(|&v| v as f64).sum()
     }
 
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn chains_avx2(iters: usize) -> f64 {
-        let (x0, b0) = inputs::<8>();
-        let half = _mm256_set1_ps(HALF);
-        let mut x: [__m256; CHAINS] = std::array::from_fn(|c| _mm256_loadu_ps(x0[c].as_ptr()));
-        let b = _mm256_loadu_ps(b0.as_ptr());
-        for _ in 0..iters {
-            for xc in &mut x {
-                *xc = _mm256_fmadd_ps(*xc, half, b);
+    /// The probe over one vector type: `$lanes` f32 a register, the chains advanced together.
+    macro_rules! chains {
+        ($name:ident, $feat:literal, $lanes:literal, $set1:ident, $load:ident, $store:ident, $fmadd:ident) => {
+            #[target_feature(enable = $feat)]
+            pub(super) unsafe fn $name(iters: usize) -> f64 {
+                let (x0, b0) = inputs::<$lanes>();
+                let half = $set1(HALF);
+                let mut x = std::array::from_fn::<_, CHAINS, _>(|c| $load(x0[c].as_ptr()));
+                let b = $load(b0.as_ptr());
+                for _ in 0..iters {
+                    for xc in &mut x {
+                        *xc = $fmadd(*xc, half, b);
+                    }
+                }
+                let mut out = [[0.0f32; $lanes]; CHAINS];
+                for (o, xc) in out.iter_mut().zip(x) {
+                    $store(o.as_mut_ptr(), xc);
+                }
+                total(&out)
             }
-        }
-        let mut out = [[0.0f32; 8]; CHAINS];
-        for (o, xc) in out.iter_mut().zip(x) {
-            _mm256_storeu_ps(o.as_mut_ptr(), xc);
-        }
-        total(&out)
+        };
     }
-
-    #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn chains_avx512(iters: usize) -> f64 {
-        let (x0, b0) = inputs::<16>();
-        let half = _mm512_set1_ps(HALF);
-        let mut x: [__m512; CHAINS] = std::array::from_fn(|c| _mm512_loadu_ps(x0[c].as_ptr()));
-        let b = _mm512_loadu_ps(b0.as_ptr());
-        for _ in 0..iters {
-            for xc in &mut x {
-                *xc = _mm512_fmadd_ps(*xc, half, b);
-            }
-        }
-        let mut out = [[0.0f32; 16]; CHAINS];
-        for (o, xc) in out.iter_mut().zip(x) {
-            _mm512_storeu_ps(o.as_mut_ptr(), xc);
-        }
-        total(&out)
-    }
+    chains!(chains_avx2, "avx2,fma", 8, _mm256_set1_ps, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_fmadd_ps);
+    chains!(chains_avx512, "avx512f", 16, _mm512_set1_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_fmadd_ps);
 }
 
 /// The best of `reps` timings of `f` (seconds), after one warm-up call.
