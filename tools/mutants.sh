@@ -25,7 +25,7 @@ declare -A GROUPS_=(
   [optim]="autoenc-kernels|kernels/src/optim.rs|--test optim"
   [loss]="autoenc-kernels|kernels/src/loss.rs kernels/src/loss/*.rs|--test loss"
   [contractive]="autoenc-kernels|kernels/src/contractive.rs|--test contractive"
-  [simd_util]="autoenc-kernels|kernels/src/simd_util/*.rs kernels/src/simd.rs|--test elementwise --test loss --test contractive --test optim"
+  [simd_util]="autoenc-kernels|kernels/src/simd_util/*.rs kernels/src/simd.rs|--lib --test elementwise --test loss --test contractive --test optim --test zz_simd_levels"
   [matmul]="autoenc-kernels|kernels/src/matmul/*.rs|--test matmul"
   [conv]="autoenc-kernels|kernels/src/im2col.rs kernels/src/col2im.rs kernels/src/layout.rs kernels/src/pool.rs kernels/src/upsample.rs|--test conv --test layout --test upsample"
   [covariance]="autoenc-kernels|kernels/src/covariance.rs|--test covariance"
@@ -69,7 +69,13 @@ for g in "${ORDER[@]}"; do
   # The test targets go to the build as well as the test invocation (--cargo-arg), so each
   # mutant compiles only the test binaries its group runs, not every test of the package.
   cargs=()
-  for t in $testargs; do [ "$t" = --test ] || cargs+=("--cargo-arg=--test=$t"); done
+  for t in $testargs; do
+    case $t in
+      --test) ;;
+      --*) cargs+=("--cargo-arg=$t") ;;  # --lib: the crate's own unit tests
+      *) cargs+=("--cargo-arg=--test=$t") ;;
+    esac
+  done
   echo "== $g: $files (tests: $testargs), ${left}s left"
   (cd "$work" && nice -n 19 timeout "$left" cargo mutants --in-place --no-shuffle \
       --package "$pkg" "${fargs[@]}" "${cargs[@]}" "${iterate[@]}" --output "$out" --profile release \

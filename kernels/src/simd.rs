@@ -210,4 +210,25 @@ mod tests {
         }
         assert!(unavailable_reason(SimdLevel::Scalar).is_none(), "scalar runs everywhere");
     }
+
+    /// Only NEON carries a note (its own code is matmul's alone); the coverage line says so.
+    #[test]
+    fn only_neon_has_a_note_and_its_line_shows_it() {
+        assert!(SimdLevel::Neon.note().contains("matmul only"), "{}", SimdLevel::Neon.note());
+        for l in [SimdLevel::Scalar, SimdLevel::Avx2Fma, SimdLevel::Avx512] {
+            assert_eq!(l.note(), "", "{}", l.name());
+        }
+        let neon = &coverage_lines()[1];
+        assert_eq!(neon.contains("matmul only"), available_levels().contains(&SimdLevel::Neon), "{neon}");
+    }
+
+    /// The reason a level is missing names the architecture when it is another one's.
+    #[test]
+    fn a_missing_level_of_another_architecture_names_it() {
+        let arch = std::env::consts::ARCH;
+        let (foreign, why) =
+            if arch == "x86_64" { (SimdLevel::Neon, "aarch64") } else { (SimdLevel::Avx2Fma, "x86_64") };
+        let reason = unavailable_reason(foreign).expect("a foreign level is unavailable");
+        assert!(reason.contains(why) && reason.contains(arch), "{reason}");
+    }
 }
