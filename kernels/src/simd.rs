@@ -90,7 +90,12 @@ pub fn coverage_lines() -> Vec<String> {
 /// The levels env `AUTOENC_REQUIRE_SIMD` (comma-separated, e.g. `avx2,avx512`) demands;
 /// an unknown name is an error naming it.
 pub fn required_levels() -> Result<Vec<SimdLevel>, String> {
-    let Ok(v) = std::env::var("AUTOENC_REQUIRE_SIMD") else { return Ok(Vec::new()) };
+    parse_required(std::env::var("AUTOENC_REQUIRE_SIMD").ok().as_deref())
+}
+
+/// [`required_levels`] of the variable's value (`None`: unset).
+fn parse_required(value: Option<&str>) -> Result<Vec<SimdLevel>, String> {
+    let Some(v) = value else { return Ok(Vec::new()) };
     v.split(',')
         .filter(|s| !s.trim().is_empty())
         .map(|s| {
@@ -104,8 +109,14 @@ pub fn required_levels() -> Result<Vec<SimdLevel>, String> {
 /// `Err` naming each level `AUTOENC_REQUIRE_SIMD` demands that this machine cannot run
 /// (tests that would have compared it with scalar would silently skip it).
 pub fn check_required_levels() -> Result<(), String> {
-    let missing: Vec<String> = required_levels()?
-        .into_iter()
+    check_levels(&required_levels()?)
+}
+
+/// `Err` naming each of `required` that this machine cannot run.
+fn check_levels(required: &[SimdLevel]) -> Result<(), String> {
+    let missing: Vec<String> = required
+        .iter()
+        .copied()
         .filter_map(|l| unavailable_reason(l).map(|why| format!("{} ({why})", l.name())))
         .collect();
     if missing.is_empty() {
@@ -141,11 +152,16 @@ pub fn available_levels() -> Vec<SimdLevel> {
 /// An unknown name, or a level this CPU cannot run, is an error naming it (the CLI checks
 /// this before any work; [`detect`] then ignores a bad value and takes the best level).
 pub fn requested_level() -> Result<Option<SimdLevel>, String> {
-    let Ok(v) = std::env::var("AUTOENC_SIMD") else { return Ok(None) };
+    parse_requested(std::env::var("AUTOENC_SIMD").ok().as_deref())
+}
+
+/// [`requested_level`] of the variable's value (`None`: unset).
+fn parse_requested(value: Option<&str>) -> Result<Option<SimdLevel>, String> {
+    let Some(v) = value else { return Ok(None) };
     if v.trim().is_empty() {
         return Ok(None);
     }
-    let level = SimdLevel::parse(&v)
+    let level = SimdLevel::parse(v)
         .ok_or_else(|| format!("AUTOENC_SIMD: unknown level '{}' (scalar, neon, avx2, avx512)", v.trim()))?;
     match unavailable_reason(level) {
         None => Ok(Some(level)),
@@ -156,11 +172,21 @@ pub fn requested_level() -> Result<Option<SimdLevel>, String> {
 /// The best level available, unless scalar is forced (`AUTOENC_FORCE_SCALAR=1`, the
 /// `force-scalar` feature) or another level is asked for (`AUTOENC_SIMD`).
 pub fn detect() -> SimdLevel {
-    if cfg!(feature = "force-scalar") || std::env::var("AUTOENC_FORCE_SCALAR").is_ok_and(|v| v != "0" && !v.is_empty())
-    {
+    let forced = std::env::var("AUTOENC_FORCE_SCALAR").ok();
+    detect_from(cfg!(feature = "force-scalar") || forces_scalar(forced.as_deref()), requested_level())
+}
+
+/// `AUTOENC_FORCE_SCALAR`'s value forces scalar unless unset, empty or "0".
+fn forces_scalar(value: Option<&str>) -> bool {
+    value.is_some_and(|v| v != "0" && !v.is_empty())
+}
+
+/// [`detect`] from its inputs: scalar if forced, else the requested level if valid, else the best.
+fn detect_from(force_scalar: bool, requested: Result<Option<SimdLevel>, String>) -> SimdLevel {
+    if force_scalar {
         return SimdLevel::Scalar;
     }
-    if let Ok(Some(level)) = requested_level() {
+    if let Ok(Some(level)) = requested {
         return level;
     }
     *available_levels().iter().max().unwrap_or(&SimdLevel::Scalar)
@@ -209,6 +235,36 @@ mod tests {
             assert_eq!(unavailable_reason(*l).is_none(), available);
         }
         assert!(unavailable_reason(SimdLevel::Scalar).is_none(), "scalar runs everywhere");
+    }
+
+    #[test]
+    fn the_environment_values_are_read_as_documented() {
+        let best = *available_levels().last().unwrap();
+        assert_eq!(parse_required(None), Ok(vec![]));
+        assert_eq!(parse_required(Some("avx2, avx512,")), Ok(vec![SimdLevel::Avx2Fma, SimdLevel::Avx512]));
+        assert!(parse_required(Some("avx2,sse9")).unwrap_err().contains("unknown level 'sse9'"));
+        assert_eq!(check_levels(&[SimdLevel::Scalar]), Ok(()));
+        assert_eq!(check_levels(&available_levels()), Ok(()));
+        let foreign = if cfg!(target_arch = "x86_64") { SimdLevel::Neon } else { SimdLevel::Avx2Fma };
+        let err = check_levels(&[SimdLevel::Scalar, foreign]).unwrap_err();
+        assert!(err.contains(foreign.name()) && !err.contains("scalar ("), "{err}");
+        assert_eq!(parse_requested(None), Ok(None));
+        assert_eq!(parse_requested(Some(" ")), Ok(None));
+        assert_eq!(parse_requested(Some("scalar")), Ok(Some(SimdLevel::Scalar)));
+        assert_eq!(parse_requested(Some(best.name())), Ok(Some(best)));
+        assert!(parse_requested(Some("sse9")).unwrap_err().contains("unknown level 'sse9'"));
+        assert!(parse_requested(Some(foreign.name()))
+            .unwrap_err()
+            .contains(&format!("AUTOENC_SIMD={}", foreign.name())));
+        for (v, forced) in
+            [(None, false), (Some(""), false), (Some("0"), false), (Some("1"), true), (Some("yes"), true)]
+        {
+            assert_eq!(forces_scalar(v), forced, "{v:?}");
+        }
+        assert_eq!(detect_from(true, Ok(Some(best))), SimdLevel::Scalar);
+        assert_eq!(detect_from(false, Ok(Some(SimdLevel::Scalar))), SimdLevel::Scalar);
+        assert_eq!(detect_from(false, Ok(None)), best);
+        assert_eq!(detect_from(false, Err("bad".into())), best);
     }
 
     /// Only NEON carries a note (its own code is matmul's alone); the coverage line says so.
