@@ -81,13 +81,9 @@ fn blocked(x: &[f32], n: usize, d: usize, mean: &[f64], fma: bool) -> Vec<f64> {
     // Each thread sums its own share of rows; the partial sums are added at the end.
     let threads = crate::simd::threads().min(n.div_ceil(CHUNK)).max(1);
     let per = n.div_ceil(threads);
-    let slots: Vec<std::sync::Mutex<Vec<f64>>> = (0..threads).map(|_| Default::default()).collect();
-    crate::workers::run(threads, &|_, t| {
-        let rows = &x[(t * per).min(n) * d..((t + 1) * per).min(n) * d];
-        *slots[t].lock().unwrap_or_else(|e| e.into_inner()) = covariance_rows(rows, d, dp, mean, fma);
+    let partials = crate::workers::map(threads, &|t| {
+        covariance_rows(&x[(t * per).min(n) * d..((t + 1) * per).min(n) * d], d, dp, mean, fma)
     });
-    let partials: Vec<Vec<f64>> =
-        slots.into_iter().map(|s| s.into_inner().unwrap_or_else(|e| e.into_inner())).collect();
     let mut c = vec![0.0f64; d * d];
     for i in 0..d {
         for j in i..d {

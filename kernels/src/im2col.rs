@@ -1,7 +1,5 @@
 //! im2col (conv windows -> matrix columns). The axis swap used around it is in `layout.rs`.
 
-use std::sync::Mutex;
-
 /// Geometry of a 2-D convolution window over NCHW images, shared by im2col / col2im.
 ///
 /// The column matrix is in the *batched* layout `[C*KH*KW, N*OH*OW]`: row
@@ -212,10 +210,5 @@ pub(crate) fn for_each_block_run<T: Send>(
         return;
     }
     let per_run = blocks.div_ceil(threads);
-    // One run per worker (the calling thread takes the first), handed over through a lock.
-    let runs: Vec<Mutex<Option<&mut [T]>>> = data.chunks_mut(per_run * block).map(|r| Mutex::new(Some(r))).collect();
-    crate::workers::run(runs.len(), &|_, r| {
-        let run = runs[r].lock().unwrap_or_else(|e| e.into_inner()).take().expect("each run is taken once");
-        f(r * per_run, run)
-    });
+    crate::workers::run_each(data.chunks_mut(per_run * block).collect(), &|r, run| f(r * per_run, run));
 }

@@ -164,12 +164,8 @@ pub fn copy_bandwidth_gbs() -> f64 {
     let workers = threads().max(1);
     let chunk = len.div_ceil(workers);
     let secs = best_secs(5, || {
-        let runs: Vec<_> =
-            dst.chunks_mut(chunk).zip(src.chunks(chunk)).map(|r| std::sync::Mutex::new(Some(r))).collect();
-        crate::workers::run(runs.len(), &|_, w| {
-            let (d, x) = runs[w].lock().unwrap_or_else(|e| e.into_inner()).take().expect("each chunk is taken once");
-            d.copy_from_slice(x)
-        });
+        let runs = dst.chunks_mut(chunk).zip(src.chunks(chunk)).collect();
+        crate::workers::run_each(runs, &|_, (d, x): (&mut [f32], &[f32])| d.copy_from_slice(x));
     });
     assert_eq!(dst[len - 1], src[len - 1], "the copy probe copied");
     per_second_e9(copy_bytes_moved(), secs)

@@ -1,7 +1,5 @@
 //! Max pooling (nearest-neighbour upsampling is in `upsample.rs`).
 
-use std::sync::Mutex;
-
 use crate::im2col::for_each_block_run;
 use std::hint::select_unpredictable;
 
@@ -158,12 +156,8 @@ pub fn max_pool2d_fast(x: &[f32], y: &mut [f32], argmax: &mut [u32], g: PoolGeom
     }
     // y and argmax are split at the same plane boundaries, one pair per thread.
     let per = planes.div_ceil(threads);
-    let runs: Vec<_> =
-        y.chunks_mut(per * out_plane).zip(argmax.chunks_mut(per * out_plane)).map(|r| Mutex::new(Some(r))).collect();
-    crate::workers::run(runs.len(), &|_, r| {
-        let (y, a) = runs[r].lock().unwrap_or_else(|e| e.into_inner()).take().expect("each run is taken once");
-        pool_planes(r * per, y, a)
-    });
+    let runs = y.chunks_mut(per * out_plane).zip(argmax.chunks_mut(per * out_plane)).collect();
+    crate::workers::run_each(runs, &|r, (y, a)| pool_planes(r * per, y, a));
 }
 
 /// Threads worth starting for `planes` independent planes and `work` elements touched.

@@ -184,6 +184,23 @@ pub fn run(tasks: usize, f: &(dyn Fn(usize, usize) + Sync)) {
     }
 }
 
+/// [`run`] over owned items (disjoint `&mut` chunks, say): `f(i, item)` for each, the item
+/// moved to whichever participant takes task `i`.
+pub fn run_each<T: Send>(items: Vec<T>, f: &(dyn Fn(usize, T) + Sync)) {
+    let cells: Vec<Mutex<Option<T>>> = items.into_iter().map(|t| Mutex::new(Some(t))).collect();
+    run(cells.len(), &|_, i| {
+        let item = cells[i].lock().unwrap_or_else(|e| e.into_inner()).take().expect("each item is taken once");
+        f(i, item)
+    });
+}
+
+/// [`run`] collecting `f(task)` for every task in `0..tasks`, in task order.
+pub fn map<R: Send>(tasks: usize, f: &(dyn Fn(usize) -> R + Sync)) -> Vec<R> {
+    let slots: Vec<Mutex<Option<R>>> = (0..tasks).map(|_| Mutex::new(None)).collect();
+    run(tasks, &|_, t| *slots[t].lock().unwrap_or_else(|e| e.into_inner()) = Some(f(t)));
+    slots.into_iter().map(|s| s.into_inner().unwrap_or_else(|e| e.into_inner()).expect("every task ran")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,6 +231,17 @@ mod tests {
                 busy[slot].fetch_sub(1, Ordering::SeqCst);
             });
         }
+    }
+
+    #[test]
+    fn owned_items_and_results_keep_their_order() {
+        let mut data: Vec<u32> = (0..10).collect();
+        run_each(data.chunks_mut(3).collect(), &|i, chunk: &mut [u32]| {
+            chunk.iter_mut().for_each(|v| *v += 100 * i as u32)
+        });
+        assert_eq!(data, [0, 1, 2, 103, 104, 105, 206, 207, 208, 309]);
+        assert_eq!(map(5, &|t| t * t), [0, 1, 4, 9, 16]);
+        assert!(map(0, &|t| t).is_empty());
     }
 
     #[test]
