@@ -194,7 +194,7 @@ pub fn run_cpu(plan: &BenchPlan, out: &mut dyn Write) -> Result<()> {
 /// The CPU's measured peaks, as `autoenc info` prints them: one core's multiply-add peak at
 /// the kernels' SIMD level (and at every other level this CPU has), and the copy bandwidth.
 pub struct CpuPeaks {
-    /// GFLOP/s of one core, per available level, best level last.
+    /// GFLOP/s of one core, per level measured, in the order asked for.
     pub fma_per_core: Vec<(autoenc_kernels::SimdLevel, f64)>,
     /// GB/s (read + write) of a [`autoenc_kernels::peak::COPY_BYTES`] copy over the kernels' threads.
     pub copy: f64,
@@ -202,12 +202,14 @@ pub struct CpuPeaks {
 }
 
 impl CpuPeaks {
-    /// Runs the probes (about a second).
+    /// Runs the probes at every level this CPU has (about a second).
     pub fn measure() -> Self {
-        let fma_per_core = autoenc_kernels::simd::available_levels()
-            .into_iter()
-            .map(|l| (l, autoenc_kernels::peak::fma_peak_gflops(l)))
-            .collect();
+        Self::measure_at(&autoenc_kernels::simd::available_levels())
+    }
+
+    /// Runs the multiply-add probe at `levels` only, and the copy probe.
+    pub fn measure_at(levels: &[autoenc_kernels::SimdLevel]) -> Self {
+        let fma_per_core = levels.iter().map(|&l| (l, autoenc_kernels::peak::fma_peak_gflops(l))).collect();
         CpuPeaks {
             fma_per_core,
             copy: autoenc_kernels::peak::copy_bandwidth_gbs(),
@@ -240,7 +242,8 @@ impl CpuPeaks {
 /// The CPU rows' rooflines: compute = one core's measured peak at the kernels' level times
 /// the kernels' threads; bandwidth = the measured large copy.
 fn cpu_rooflines() -> Rooflines {
-    let peaks = CpuPeaks::measure();
+    // Only the level the kernels run: the others' peaks are `autoenc info`'s business.
+    let peaks = CpuPeaks::measure_at(&[autoenc_kernels::simd::level()]);
     let (level, per_core) = peaks.fma_best();
     let t = peaks.threads;
     Rooflines {
