@@ -163,6 +163,12 @@ pub struct TrainArgs {
     pub no_progress: bool,
 }
 
+/// The optimizer `--finetune-optimizer NAME` names, as a fresh run checks it and a resumed
+/// run reads it back from config.json.
+pub fn finetune_optimizer_kind(name: &str, momentum: f32) -> Result<OptimizerKind> {
+    OptimizerKind::parse(name, momentum).map_err(|e| Error::Config(format!("--finetune-optimizer: {e}")))
+}
+
 /// `--validation`, then `--limit-train` / `--limit-test`: the examples a run trains and
 /// scores on (the same for `train` and `train --resume`).
 pub fn split(
@@ -303,8 +309,7 @@ impl TrainArgs {
     pub fn finetune_optimizer(&self) -> Result<&str> {
         match &self.finetune_optimizer {
             Some(name) => {
-                OptimizerKind::parse(name, self.momentum)
-                    .map_err(|e| Error::Config(format!("--finetune-optimizer: {e}")))?;
+                finetune_optimizer_kind(name, self.momentum)?;
                 Ok(name)
             }
             // --optimizer has its own check, with its own name in the message.

@@ -186,8 +186,7 @@ impl<'a> Plan<'a> {
         objective.contractive = t.lambda;
         let pre_cfg = TrainConfig { epochs: *pretrain_epochs, ..args.train_config(t)? };
         let finetune_optimizer = match finetune_optimizer {
-            Some(name) => OptimizerKind::parse(name, t.momentum)
-                .map_err(|e| Error::Config(format!("--finetune-optimizer: {e}")))?,
+            Some(name) => super::args::finetune_optimizer_kind(name, t.momentum)?,
             None => pre_cfg.optimizer,
         };
         Ok(Plan {
