@@ -205,17 +205,7 @@ fn kernel_calls<B: Backend>(be: &B) -> Vec<KernelCall<'_>> {
     let (x, y, dy, out, out2) = (buf(len), buf(len), buf(len), buf(len), buf(len));
     let (probs, bias, scalar) = (be.upload(&vec![0.25; len], "bench p").expect("upload"), buf(cols), buf(1));
     let f4 = 4u64 * len as u64;
-    let conv = ConvGeom {
-        batch: 16,
-        channels: 16,
-        height: 14,
-        width: 14,
-        kernel_h: 3,
-        kernel_w: 3,
-        stride: 1,
-        padding: 1,
-        dilation: 1,
-    };
+    let conv = ConvGeom::square(16, 16, 14, 14, (3, 3), 1, 1, 1);
     let (img, cols_len) = (conv.image_len(), conv.col_rows() * conv.col_cols());
     let (image, image2, colbuf) = (buf(img), buf(img), buf(cols_len));
     let pool =

@@ -12,9 +12,12 @@ struct ConvParams {
     width: u32,
     kernel_h: u32,
     kernel_w: u32,
-    stride: u32,
-    padding: u32,
-    dilation: u32,
+    stride_h: u32,
+    stride_w: u32,
+    pad_h: u32,
+    pad_w: u32,
+    dil_h: u32,
+    dil_w: u32,
     out_h: u32,
     out_w: u32,
     accumulate: u32, // 1: add into x, 0: overwrite x
@@ -42,9 +45,9 @@ fn col2im(
     let c = (idx / (p.width * p.height)) % p.channels;
     let n = idx / (p.width * p.height * p.channels);
     let ncols = p.batch * p.out_h * p.out_w;
-    // Padded coordinates: kernel tap ki of output row oh reads hp = oh*stride + ki*dilation.
-    let hp = h + p.padding;
-    let wp = w + p.padding;
+    // Padded coordinates: kernel tap ki of output row oh reads hp = oh*stride_h + ki*dil_h.
+    let hp = h + p.pad_h;
+    let wp = w + p.pad_w;
     // Start from the old value when accumulating: the taps are then added in the CPU
     // kernel's order (ki, kj row-major), so both give the same rounding.
     var sum = 0.0;
@@ -52,21 +55,21 @@ fn col2im(
         sum = x[idx];
     }
     for (var ki = 0u; ki < p.kernel_h; ki++) {
-        if ki * p.dilation > hp {
+        if ki * p.dil_h > hp {
             break; // taps only move further right from here
         }
-        let dh = hp - ki * p.dilation;
-        let oh = dh / p.stride;
-        if dh % p.stride != 0u || oh >= p.out_h {
+        let dh = hp - ki * p.dil_h;
+        let oh = dh / p.stride_h;
+        if dh % p.stride_h != 0u || oh >= p.out_h {
             continue;
         }
         for (var kj = 0u; kj < p.kernel_w; kj++) {
-            if kj * p.dilation > wp {
+            if kj * p.dil_w > wp {
                 break;
             }
-            let dw = wp - kj * p.dilation;
-            let ow = dw / p.stride;
-            if dw % p.stride != 0u || ow >= p.out_w {
+            let dw = wp - kj * p.dil_w;
+            let ow = dw / p.stride_w;
+            if dw % p.stride_w != 0u || ow >= p.out_w {
                 continue;
             }
             let row = (c * p.kernel_h + ki) * p.kernel_w + kj;

@@ -15,9 +15,12 @@ struct ConvParams {
     width: u32,
     kernel_h: u32,
     kernel_w: u32,
-    stride: u32,
-    padding: u32,
-    dilation: u32,
+    stride_h: u32,
+    stride_w: u32,
+    pad_h: u32,
+    pad_w: u32,
+    dil_h: u32,
+    dil_w: u32,
     out_h: u32,
     out_w: u32,
     accumulate: u32, // unused here; shared with col2im so both use one struct
@@ -51,11 +54,11 @@ fn im2col(
     let oh = (col / p.out_w) % p.out_h;
     let n = col / (p.out_w * p.out_h);
     // Coordinates in the padded image; unsigned, so "inside" is pad <= hp < pad + H.
-    let hp = oh * p.stride + ki * p.dilation;
-    let wp = ow * p.stride + kj * p.dilation;
+    let hp = oh * p.stride_h + ki * p.dil_h;
+    let wp = ow * p.stride_w + kj * p.dil_w;
     var v = 0.0;
-    if hp >= p.padding && hp < p.padding + p.height && wp >= p.padding && wp < p.padding + p.width {
-        v = x[((n * p.channels + c) * p.height + (hp - p.padding)) * p.width + (wp - p.padding)];
+    if hp >= p.pad_h && hp < p.pad_h + p.height && wp >= p.pad_w && wp < p.pad_w + p.width {
+        v = x[((n * p.channels + c) * p.height + (hp - p.pad_h)) * p.width + (wp - p.pad_w)];
     }
     cols[idx] = v;
 }

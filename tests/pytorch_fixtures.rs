@@ -191,12 +191,24 @@ fn check_family<B: Backend>(
     assert!(failures.is_empty(), "{} mismatches with PyTorch:\n{}", failures.len(), failures.join("\n"));
 }
 
+/// A conv hyper-parameter as PyTorch takes it: one number for both axes or an `[h, w]` pair.
+fn axis_pair(cfg: &Value, key: &str) -> Option<(usize, usize)> {
+    let v = cfg.get(key)?;
+    let one = |v: &Value| v.as_u64().map(|x| x as usize);
+    match v.as_array() {
+        Some(a) if a.len() == 2 => Some((one(&a[0])?, one(&a[1])?)),
+        Some(_) => panic!("{key} must be a number or an [h, w] pair in {cfg}"),
+        None => one(v).map(|x| (x, x)),
+    }
+}
+
 fn conv_params(cfg: &Value) -> ops::ConvParams {
+    let pair = |key| axis_pair(cfg, key).unwrap_or_else(|| panic!("config lacks {key}: {cfg}"));
     ops::ConvParams {
-        stride: usize_field(cfg, "stride"),
-        padding: usize_field(cfg, "padding"),
-        dilation: usize_field(cfg, "dilation"),
-        output_padding: cfg.get("output_padding").and_then(Value::as_u64).unwrap_or(0) as usize,
+        stride: pair("stride"),
+        padding: pair("padding"),
+        dilation: pair("dilation"),
+        output_padding: axis_pair(cfg, "output_padding").unwrap_or((0, 0)),
     }
 }
 

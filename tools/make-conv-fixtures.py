@@ -30,8 +30,12 @@ only to add or change cases, then commit the regenerated files:
 The committed fixtures were made with torch 2.15.0 (PyPI's wheel, which reports itself
 as 2.15.0+cu132 and pulls in CUDA libraries that this script never uses) and
 safetensors 0.8.0, on Python 3.11.7, x86_64 Linux, everything on the CPU; the pins are
-in tools/requirements-fixtures.txt. A re-run with those versions reproduces the files
-byte for byte (fixed seed, one thread, deterministic algorithms, sorted header keys).
+in tools/requirements-fixtures.txt. A re-run with those versions on the same CPU
+reproduces the files byte for byte (fixed seed, one thread, deterministic algorithms,
+sorted header keys). The inputs are the same on every machine; PyTorch's convolution
+kernels differ per CPU, so on another CPU the outputs and gradients may move in their
+last bits (2026-12-06, regenerated on an Intel Xeon with AVX-512 after files made on an
+AMD Zen 4: 12 of 128 conv tensors moved, by at most 7.2e-7).
 """
 
 import json
@@ -77,6 +81,10 @@ CONV2D = [
     ("16->8 10x10 k3 s1 p1 (K=144)", 2, 16, 10, 10, 8, (3, 3), 1, 1, 1),
     ("6->7 8x6 k5 s1 p2 (K=150)", 1, 6, 8, 6, 7, (5, 5), 1, 2, 1),
     ("4->3 6x5 k1 s1 p0", 2, 4, 6, 5, 3, (1, 1), 1, 0, 1),
+    # Per-axis (h, w) stride, padding and dilation, as PyTorch takes them.
+    ("2->3 9x12 k3x5 s(2,3) p(1,2) d(1,2) batch2", 2, 2, 9, 12, 3, (3, 5), (2, 3), (1, 2), (1, 2)),
+    ("3->2 10x7 k2x3 s(1,2) p(0,1) d(2,1)", 1, 3, 10, 7, 2, (2, 3), (1, 2), (0, 1), (2, 1)),
+    ("1->4 8x13 k1x3 s(3,1) p(0,1) batch2", 2, 1, 8, 13, 4, (1, 3), (3, 1), (0, 1), 1),
 ]
 
 # name, N, CI, H, W, CO, (KH, KW), stride, padding, output_padding, dilation
@@ -89,6 +97,10 @@ CONV_T2D = [
     ("2->2 5x4 k3 s1 p1", 1, 2, 5, 4, 2, (3, 3), 1, 1, 0, 1),
     ("3->2 4x5 k3x2 s2 p1 op1 d2", 1, 3, 4, 5, 2, (3, 2), 2, 1, 1, 2),
     ("16->6 5x5 k3 s2 p1 op1 (K=144 per output)", 2, 16, 5, 5, 6, (3, 3), 2, 1, 1, 1),
+    # Per-axis (h, w) stride, padding, output_padding and dilation.
+    ("3->2 4x5 k3x2 s(2,3) p(1,0) op(1,2) batch2", 2, 3, 4, 5, 2, (3, 2), (2, 3), (1, 0), (1, 2), 1),
+    ("2->3 5x3 k2x3 s(1,2) p(0,1) op(0,1) d(2,1)", 1, 2, 5, 3, 3, (2, 3), (1, 2), (0, 1), (0, 1), (2, 1)),
+    ("4->1 3x6 k4x1 s(3,1) p(1,0) op(2,0)", 1, 4, 3, 6, 1, (4, 1), (3, 1), (1, 0), (2, 0), 1),
 ]
 
 # name, N, C, H, W, kernel, stride, padding, ceil_mode

@@ -31,8 +31,8 @@ pub fn col2im_scalar(cols: &[f32], x: &mut [f32], g: ConvGeom, accumulate: bool)
                     for oh in 0..oh_n {
                         for ow in 0..ow_n {
                             let col = (n * oh_n + oh) * ow_n + ow;
-                            let h = (oh * g.stride + ki * g.dilation) as isize - g.padding as isize;
-                            let w = (ow * g.stride + kj * g.dilation) as isize - g.padding as isize;
+                            let h = (oh * g.stride_h + ki * g.dil_h) as isize - g.pad_h as isize;
+                            let w = (ow * g.stride_w + kj * g.dil_w) as isize - g.pad_w as isize;
                             if (0..g.height as isize).contains(&h) && (0..g.width as isize).contains(&w) {
                                 x[((n * g.channels + c) * g.height + h as usize) * g.width + w as usize] +=
                                     cols[row * ncols + col];
@@ -56,9 +56,9 @@ pub fn col2im_fast(cols: &[f32], x: &mut [f32], g: ConvGeom, accumulate: bool) {
     let (oh_n, ow_n, ncols) = (g.out_h(), g.out_w(), g.col_cols());
     let plane_len = g.height * g.width;
     let h_ranges: Vec<_> =
-        (0..g.kernel_h).map(|ki| valid_range(oh_n, g.height, g.stride, g.padding, ki * g.dilation)).collect();
+        (0..g.kernel_h).map(|ki| valid_range(oh_n, g.height, g.stride_h, g.pad_h, ki * g.dil_h)).collect();
     let w_taps: Vec<_> =
-        (0..g.kernel_w).map(|kj| RowTap::new(ow_n, g.width, g.stride, g.padding, kj * g.dilation)).collect();
+        (0..g.kernel_w).map(|kj| RowTap::new(ow_n, g.width, g.stride_w, g.pad_w, kj * g.dil_w)).collect();
     for_each_block_run(x, plane_len, cols.len(), |first, run| {
         for (i, plane) in run.chunks_mut(plane_len).enumerate() {
             let (n, c) = ((first + i) / g.channels, (first + i) % g.channels);
@@ -70,7 +70,7 @@ pub fn col2im_fast(cols: &[f32], x: &mut [f32], g: ConvGeom, accumulate: bool) {
                     let row = (c * g.kernel_h + ki) * g.kernel_w + kj;
                     let src = &cols[row * ncols + n * oh_n * ow_n..][..oh_n * ow_n];
                     for oh in h_lo..h_hi {
-                        let h = oh * g.stride + ki * g.dilation - g.padding;
+                        let h = oh * g.stride_h + ki * g.dil_h - g.pad_h;
                         tap.scatter_add(&src[oh * ow_n..][..ow_n], &mut plane[h * g.width..][..g.width]);
                     }
                 }

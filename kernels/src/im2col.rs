@@ -4,7 +4,8 @@
 ///
 /// The column matrix is in the *batched* layout `[C*KH*KW, N*OH*OW]`: row
 /// `(c*KH + ki)*KW + kj`, column `(n*OH + oh)*OW + ow`, so that one matmul serves the
-/// whole batch. Padding reads zeros.
+/// whole batch. Padding reads zeros. Stride, padding and dilation are per axis, as
+/// PyTorch's `(sh, sw)`, `(ph, pw)`, `(dh, dw)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ConvGeom {
     pub batch: usize,
@@ -13,17 +14,74 @@ pub struct ConvGeom {
     pub width: usize,
     pub kernel_h: usize,
     pub kernel_w: usize,
-    pub stride: usize,
-    pub padding: usize,
-    pub dilation: usize,
+    pub stride_h: usize,
+    pub stride_w: usize,
+    pub pad_h: usize,
+    pub pad_w: usize,
+    pub dil_h: usize,
+    pub dil_w: usize,
 }
 
 impl ConvGeom {
+    /// The same stride, padding and dilation on both axes.
+    #[allow(clippy::too_many_arguments)]
+    pub fn square(
+        batch: usize,
+        channels: usize,
+        height: usize,
+        width: usize,
+        kernel: (usize, usize),
+        stride: usize,
+        padding: usize,
+        dilation: usize,
+    ) -> Self {
+        ConvGeom {
+            batch,
+            channels,
+            height,
+            width,
+            kernel_h: kernel.0,
+            kernel_w: kernel.1,
+            stride_h: stride,
+            stride_w: stride,
+            pad_h: padding,
+            pad_w: padding,
+            dil_h: dilation,
+            dil_w: dilation,
+        }
+    }
+
+    /// Why this geometry has no well-formed output, or `Ok` (then `out_h` / `out_w` are
+    /// at least 1 and do not underflow): kernel, stride and dilation at least 1, and the
+    /// dilated kernel no larger than the padded input on each axis.
+    pub fn check(&self) -> Result<(), String> {
+        let axes = [
+            ("height", self.height, self.kernel_h, self.stride_h, self.pad_h, self.dil_h),
+            ("width", self.width, self.kernel_w, self.stride_w, self.pad_w, self.dil_w),
+        ];
+        for (axis, size, k, s, p, d) in axes {
+            if k == 0 || s == 0 || d == 0 {
+                return Err(format!("kernel {axis} {k}, stride {s} and dilation {d} must all be at least 1"));
+            }
+            let padded = p.checked_mul(2).and_then(|p2| p2.checked_add(size));
+            let span = d.checked_mul(k - 1).and_then(|x| x.checked_add(1));
+            match (padded, span) {
+                (Some(padded), Some(span)) if span <= padded => {}
+                _ => {
+                    return Err(format!(
+                        "dilated kernel {axis} {d}*({k}-1)+1 exceeds padded input {axis} {size} + 2*{p}: empty output"
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub fn out_h(&self) -> usize {
-        (self.height + 2 * self.padding - self.dilation * (self.kernel_h - 1) - 1) / self.stride + 1
+        (self.height + 2 * self.pad_h - self.dil_h * (self.kernel_h - 1) - 1) / self.stride_h + 1
     }
     pub fn out_w(&self) -> usize {
-        (self.width + 2 * self.padding - self.dilation * (self.kernel_w - 1) - 1) / self.stride + 1
+        (self.width + 2 * self.pad_w - self.dil_w * (self.kernel_w - 1) - 1) / self.stride_w + 1
     }
     /// Rows of the column matrix: C*KH*KW.
     pub fn col_rows(&self) -> usize {
@@ -62,8 +120,8 @@ pub fn im2col_scalar(x: &[f32], cols: &mut [f32], g: ConvGeom) {
                     for oh in 0..oh_n {
                         for ow in 0..ow_n {
                             let col = (n * oh_n + oh) * ow_n + ow;
-                            let h = (oh * g.stride + ki * g.dilation) as isize - g.padding as isize;
-                            let w = (ow * g.stride + kj * g.dilation) as isize - g.padding as isize;
+                            let h = (oh * g.stride_h + ki * g.dil_h) as isize - g.pad_h as isize;
+                            let w = (ow * g.stride_w + kj * g.dil_w) as isize - g.pad_w as isize;
                             let inside = (0..g.height as isize).contains(&h) && (0..g.width as isize).contains(&w);
                             cols[row * ncols + col] = if inside {
                                 x[((n * g.channels + c) * g.height + h as usize) * g.width + w as usize]
@@ -93,9 +151,9 @@ pub fn im2col_fast(x: &[f32], cols: &mut [f32], g: ConvGeom) {
     let plane_len = g.height * g.width;
     // In-bounds output rows per vertical tap, and the row move of each horizontal tap.
     let h_ranges: Vec<_> =
-        (0..g.kernel_h).map(|ki| valid_range(oh_n, g.height, g.stride, g.padding, ki * g.dilation)).collect();
+        (0..g.kernel_h).map(|ki| valid_range(oh_n, g.height, g.stride_h, g.pad_h, ki * g.dil_h)).collect();
     let w_taps: Vec<_> =
-        (0..g.kernel_w).map(|kj| RowTap::new(ow_n, g.width, g.stride, g.padding, kj * g.dilation)).collect();
+        (0..g.kernel_w).map(|kj| RowTap::new(ow_n, g.width, g.stride_w, g.pad_w, kj * g.dil_w)).collect();
     let work = cols.len();
     for_each_block_run(cols, oh_n * ow_n, work, |first, run| {
         for (i, block) in run.chunks_mut(oh_n * ow_n).enumerate() {
@@ -108,7 +166,7 @@ pub fn im2col_fast(x: &[f32], cols: &mut [f32], g: ConvGeom) {
                 if oh < h_lo || oh >= h_hi {
                     out.fill(0.0);
                 } else {
-                    let h = oh * g.stride + ki * g.dilation - g.padding;
+                    let h = oh * g.stride_h + ki * g.dil_h - g.pad_h;
                     w_taps[kj].gather(&plane[h * g.width..][..g.width], out);
                 }
             }

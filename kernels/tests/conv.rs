@@ -19,30 +19,33 @@ use rand::{Rng, SeedableRng};
 // ---- geometry grids ---------------------------------------------------------------------
 
 /// Awkward convolution geometries: 1 and many channels, batch 1 and 3, odd image sizes,
-/// kernels 1/2/3/5 (and non-square), strides 1/2/3, padding 0/1/2, dilation 1/2. Only
-/// geometries with at least one output are kept.
+/// kernels 1/2/3/5 (and non-square), strides 1/2/3, padding 0/1/2, dilation 1/2, each
+/// also differing between the two axes. Only geometries with an output are kept.
 fn conv_geoms() -> Vec<ConvGeom> {
     let mut out = Vec::new();
     for (batch, channels) in [(1, 1), (3, 4), (1, 3)] {
         // 4x37: rows longer than one 16-lane vector, with a ragged tail.
         for (height, width) in [(7, 7), (5, 9), (1, 1), (4, 37)] {
             for (kernel_h, kernel_w) in [(1, 1), (2, 2), (3, 3), (5, 5), (1, 3), (3, 2)] {
-                for stride in [1, 2, 3] {
-                    for padding in [0, 1, 2] {
-                        for dilation in [1, 2] {
-                            let fits = |size: usize, k: usize| size + 2 * padding > dilation * (k - 1);
-                            if fits(height, kernel_h) && fits(width, kernel_w) {
-                                out.push(ConvGeom {
-                                    batch,
-                                    channels,
-                                    height,
-                                    width,
-                                    kernel_h,
-                                    kernel_w,
-                                    stride,
-                                    padding,
-                                    dilation,
-                                });
+                for (stride_h, stride_w) in [(1, 1), (2, 2), (3, 3), (1, 2), (3, 1)] {
+                    for (pad_h, pad_w) in [(0, 0), (1, 1), (2, 2), (0, 2), (1, 0)] {
+                        for (dil_h, dil_w) in [(1, 1), (2, 2), (1, 2)] {
+                            let g = ConvGeom {
+                                batch,
+                                channels,
+                                height,
+                                width,
+                                kernel_h,
+                                kernel_w,
+                                stride_h,
+                                stride_w,
+                                pad_h,
+                                pad_w,
+                                dil_h,
+                                dil_w,
+                            };
+                            if g.check().is_ok() {
+                                out.push(g);
                             }
                         }
                     }
@@ -50,27 +53,43 @@ fn conv_geoms() -> Vec<ConvGeom> {
             }
         }
     }
-    assert!(out.len() > 500);
+    assert!(out.len() > 2000);
     out
+}
+
+/// `check` accepts exactly the geometries whose output exists, per axis.
+#[test]
+fn geometry_check_rejects_empty_outputs() {
+    let g = ConvGeom::square(1, 1, 5, 7, (3, 3), 1, 0, 1);
+    assert!(g.check().is_ok());
+    assert_eq!((g.out_h(), g.out_w()), (3, 5));
+    for bad in [
+        ConvGeom { kernel_h: 6, ..g },
+        ConvGeom { kernel_w: 8, ..g },
+        ConvGeom { kernel_w: 0, ..g },
+        ConvGeom { stride_h: 0, ..g },
+        ConvGeom { stride_w: 0, ..g },
+        ConvGeom { dil_h: 0, ..g },
+        ConvGeom { dil_w: 3, kernel_w: 4, ..g }, // span 10 > 7
+        ConvGeom { pad_h: usize::MAX, ..g },
+    ] {
+        assert!(bad.check().is_err(), "{bad:?}");
+    }
+    // Padding on one axis only makes room on that axis only.
+    assert!(ConvGeom { kernel_h: 7, pad_h: 1, ..g }.check().is_ok());
+    assert!(ConvGeom { kernel_h: 7, pad_w: 1, ..g }.check().is_err());
+    let ok = ConvGeom { stride_h: 2, stride_w: 3, pad_w: 2, dil_h: 2, ..g };
+    assert_eq!((ok.out_h(), ok.out_w()), (1, 3));
 }
 
 /// Large enough that the fast paths split the work across threads.
 fn big_conv_geoms() -> Vec<ConvGeom> {
-    let g = ConvGeom {
-        batch: 8,
-        channels: 16,
-        height: 28,
-        width: 28,
-        kernel_h: 3,
-        kernel_w: 3,
-        stride: 1,
-        padding: 1,
-        dilation: 1,
-    };
+    let g = ConvGeom::square(8, 16, 28, 28, (3, 3), 1, 1, 1);
     vec![
         g,
-        ConvGeom { stride: 2, kernel_h: 5, kernel_w: 5, padding: 2, ..g },
+        ConvGeom { stride_h: 2, stride_w: 2, kernel_h: 5, kernel_w: 5, pad_h: 2, pad_w: 2, ..g },
         ConvGeom { batch: 1, channels: 1, height: 600, width: 500, ..g },
+        ConvGeom { stride_w: 2, pad_h: 0, dil_h: 2, ..g },
     ]
 }
 
@@ -166,17 +185,7 @@ fn col2im_is_adjoint_of_im2col() {
 #[test]
 fn col2im_accumulate_adds_to_existing() {
     let mut rng = StdRng::seed_from_u64(4);
-    let g = ConvGeom {
-        batch: 3,
-        channels: 2,
-        height: 5,
-        width: 9,
-        kernel_h: 3,
-        kernel_w: 2,
-        stride: 2,
-        padding: 1,
-        dilation: 2,
-    };
+    let g = ConvGeom { stride_w: 1, pad_h: 2, ..ConvGeom::square(3, 2, 5, 9, (3, 2), 2, 1, 2) };
     let cols = random(&mut rng, g.col_rows() * g.col_cols());
     let base = random(&mut rng, g.image_len());
     let mut fresh = vec![0.0; g.image_len()];
@@ -201,8 +210,8 @@ fn conv2d_naive(x: &[f32], w: &[f32], c_out: usize, g: ConvGeom) -> Vec<f64> {
                     for c in 0..g.channels {
                         for ki in 0..g.kernel_h {
                             for kj in 0..g.kernel_w {
-                                let h = (oh * g.stride + ki * g.dilation) as i64 - g.padding as i64;
-                                let wi = (ow * g.stride + kj * g.dilation) as i64 - g.padding as i64;
+                                let h = (oh * g.stride_h + ki * g.dil_h) as i64 - g.pad_h as i64;
+                                let wi = (ow * g.stride_w + kj * g.dil_w) as i64 - g.pad_w as i64;
                                 if h < 0 || wi < 0 || h >= g.height as i64 || wi >= g.width as i64 {
                                     continue;
                                 }
@@ -253,17 +262,7 @@ fn im2col_matmul_equals_naive_conv2d() {
 #[test]
 fn im2col_small_case_by_hand() {
     // 1x1x3x3 image 1..9, 2x2 kernel, stride 1, padding 1: 4x4 outputs per tap.
-    let g = ConvGeom {
-        batch: 1,
-        channels: 1,
-        height: 3,
-        width: 3,
-        kernel_h: 2,
-        kernel_w: 2,
-        stride: 1,
-        padding: 1,
-        dilation: 1,
-    };
+    let g = ConvGeom::square(1, 1, 3, 3, (2, 2), 1, 1, 1);
     let x: Vec<f32> = (1..=9).map(|v| v as f32).collect();
     let mut cols = vec![f32::NAN; g.col_rows() * g.col_cols()];
     im2col(&x, &mut cols, g);

@@ -41,8 +41,8 @@ impl Decoder {
 
 /// The image side this architecture is built for.
 pub const SIDE: usize = 28;
-const SAME: ConvParams = ConvParams { stride: 1, padding: 1, dilation: 1, output_padding: 0 };
-const VALID: ConvParams = ConvParams { stride: 1, padding: 0, dilation: 1, output_padding: 0 };
+const SAME: ConvParams = ConvParams::square(1, 1, 1, 0);
+const VALID: ConvParams = ConvParams::square(1, 0, 1, 0);
 
 enum Step {
     Conv(Conv2d, Activation),
@@ -91,7 +91,7 @@ impl<B: Backend> ConvAutoencoder<B> {
                 conv(p, r, "decoder.3", 16, 1, SAME, Activation::Sigmoid)?,
             ],
             Decoder::Transposed => {
-                let up = |op| ConvParams { stride: 2, padding: 1, dilation: 1, output_padding: op };
+                let up = |op| ConvParams::square(2, 1, 1, op);
                 let convt = |p: &mut Params<B>, r: &mut StdRng, name: &str, i, o, c| -> Result<Step> {
                     Ok(Step::ConvT(ConvTranspose2d::new(p, backend, r, name, i, o, 3, c, relu)?, relu))
                 };

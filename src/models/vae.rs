@@ -65,7 +65,7 @@ impl VaeConfig {
 }
 
 /// Stride-2 "same" convolutions: each halves the side, rounding up.
-const DOWN: ConvParams = ConvParams { stride: 2, padding: 1, dilation: 1, output_padding: 0 };
+const DOWN: ConvParams = ConvParams::square(2, 1, 1, 0);
 const CONV_CHANNELS: [usize; 2] = [16, 32];
 
 fn halved(side: usize) -> usize {

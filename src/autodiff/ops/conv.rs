@@ -1,20 +1,52 @@
 //! Convolutions: `conv2d` and `conv_transpose2d` (each with its fused activation form).
 
 use super::*;
+use crate::error::Error;
 
-/// Convolution hyper-parameters shared by conv2d and conv_transpose2d.
+/// Convolution hyper-parameters shared by conv2d and conv_transpose2d, per axis as
+/// PyTorch's `(h, w)` pairs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConvParams {
-    pub stride: usize,
-    pub padding: usize,
-    pub dilation: usize,
+    pub stride: (usize, usize),
+    pub padding: (usize, usize),
+    pub dilation: (usize, usize),
     /// conv_transpose2d only: extra rows/cols on the bottom/right of the output.
-    pub output_padding: usize,
+    pub output_padding: (usize, usize),
+}
+
+impl ConvParams {
+    /// The same stride, padding, dilation and output padding on both axes.
+    pub const fn square(stride: usize, padding: usize, dilation: usize, output_padding: usize) -> Self {
+        ConvParams {
+            stride: (stride, stride),
+            padding: (padding, padding),
+            dilation: (dilation, dilation),
+            output_padding: (output_padding, output_padding),
+        }
+    }
+
+    /// The window of these parameters over `[batch, channels, height, width]` images.
+    fn geom(&self, batch: usize, channels: usize, height: usize, width: usize, kernel: (usize, usize)) -> ConvGeom {
+        ConvGeom {
+            batch,
+            channels,
+            height,
+            width,
+            kernel_h: kernel.0,
+            kernel_w: kernel.1,
+            stride_h: self.stride.0,
+            stride_w: self.stride.1,
+            pad_h: self.padding.0,
+            pad_w: self.padding.1,
+            dil_h: self.dilation.0,
+            dil_w: self.dilation.1,
+        }
+    }
 }
 
 impl Default for ConvParams {
     fn default() -> Self {
-        ConvParams { stride: 1, padding: 0, dilation: 1, output_padding: 0 }
+        ConvParams::square(1, 0, 1, 0)
     }
 }
 
@@ -27,21 +59,10 @@ fn conv2d_parts<B: Backend>(t: &Tape<B>, x: Var, w: Var, b: Var, p: ConvParams) 
     let (n, c, h, wd) = (xs[0], xs[1], xs[2], xs[3]);
     let (oc, kh, kw) = (ws[0], ws[2], ws[3]);
     ensure_shape!(ws[1] == c && bv.numel() == oc, "conv2d: x {} W {} b {}", xv.shape, wv.shape, bv.shape);
-    ensure_shape!(
-        h + 2 * p.padding > p.dilation * (kh - 1) && wd + 2 * p.padding > p.dilation * (kw - 1),
-        "conv2d: kernel {kh}x{kw} larger than padded input {h}x{wd}"
-    );
-    let geom = ConvGeom {
-        batch: n,
-        channels: c,
-        height: h,
-        width: wd,
-        kernel_h: kh,
-        kernel_w: kw,
-        stride: p.stride,
-        padding: p.padding,
-        dilation: p.dilation,
-    };
+    let geom = p.geom(n, c, h, wd, (kh, kw));
+    if let Err(why) = geom.check() {
+        return Err(Error::Shape(format!("conv2d: x {} W {} with {p:?}: {why}", xv.shape, wv.shape)));
+    }
     let (oh, ow) = (geom.out_h(), geom.out_w());
     let (ck, np, pix) = (geom.col_rows(), geom.col_cols(), oh * ow);
     let cols = output(be, [ck, np], "conv2d cols")?;
@@ -114,33 +135,45 @@ fn conv_transpose2d_parts<B: Backend>(t: &Tape<B>, x: Var, w: Var, b: Var, p: Co
     let (n, ci, h, wd) = (xs[0], xs[1], xs[2], xs[3]);
     let (co, kh, kw) = (ws[1], ws[2], ws[3]);
     ensure_shape!(ws[0] == ci && bv.numel() == co, "conv_transpose2d: x {} W {} b {}", xv.shape, wv.shape, bv.shape);
+    let (sh, sw) = p.stride;
     ensure_shape!(
-        p.output_padding < p.stride.max(p.dilation),
-        "conv_transpose2d: output_padding {} must be smaller than stride or dilation",
-        p.output_padding
+        sh > 0 && sw > 0 && p.dilation.0 > 0 && p.dilation.1 > 0 && kh > 0 && kw > 0,
+        "conv_transpose2d: x {} W {}: kernel, stride {:?} and dilation {:?} must all be at least 1",
+        xv.shape,
+        wv.shape,
+        p.stride,
+        p.dilation
     );
-    let out_size = |i: usize, k: usize| -> Option<usize> {
-        ((i - 1) * p.stride + p.dilation * (k - 1) + p.output_padding + 1).checked_sub(2 * p.padding)
+    ensure_shape!(
+        p.output_padding.0 < sh.max(p.dilation.0) && p.output_padding.1 < sw.max(p.dilation.1),
+        "conv_transpose2d: output_padding {:?} must be smaller than stride {:?} or dilation {:?} on each axis",
+        p.output_padding,
+        p.stride,
+        p.dilation
+    );
+    // OH = (H-1)*stride + dilation*(KH-1) + output_padding + 1 - 2*padding, per axis.
+    let out_size = |i: usize, k: usize, s: usize, d: usize, op: usize, pad: usize| -> Option<usize> {
+        (i.checked_sub(1)?.checked_mul(s)?)
+            .checked_add(d.checked_mul(k - 1)?)?
+            .checked_add(op + 1)?
+            .checked_sub(pad.checked_mul(2)?)
+            .filter(|&o| o > 0)
     };
-    let (Some(oh), Some(ow)) = (out_size(h, kh), out_size(wd, kw)) else {
-        return Err(crate::error::Error::Shape(format!(
-            "conv_transpose2d: padding {} too large for {h}x{wd}",
-            p.padding
+    let sizes = (
+        out_size(h, kh, sh, p.dilation.0, p.output_padding.0, p.padding.0),
+        out_size(wd, kw, sw, p.dilation.1, p.output_padding.1, p.padding.1),
+    );
+    let (Some(oh), Some(ow)) = sizes else {
+        return Err(Error::Shape(format!(
+            "conv_transpose2d: x {} W {} with {p:?}: empty output (padding too large for input {h}x{wd})",
+            xv.shape, wv.shape
         )));
     };
-    ensure_shape!(oh > 0 && ow > 0, "conv_transpose2d: empty output for input {h}x{wd}");
     // The conv that maps the output space back onto the input space.
-    let geom = ConvGeom {
-        batch: n,
-        channels: co,
-        height: oh,
-        width: ow,
-        kernel_h: kh,
-        kernel_w: kw,
-        stride: p.stride,
-        padding: p.padding,
-        dilation: p.dilation,
-    };
+    let geom = p.geom(n, co, oh, ow, (kh, kw));
+    if let Err(why) = geom.check() {
+        return Err(Error::Shape(format!("conv_transpose2d: x {} W {} with {p:?}: {why}", xv.shape, wv.shape)));
+    }
     ensure_shape!(geom.out_h() == h && geom.out_w() == wd, "conv_transpose2d: inconsistent geometry");
     let (ck, np, pin) = (geom.col_rows(), geom.col_cols(), h * wd);
     let xcn = output(be, [ci, np], "convT x cn")?;

@@ -43,26 +43,15 @@ pub(super) fn count(dims: &[usize], what: &str) -> Result<usize> {
 /// Validates a conv geometry and returns `(out_h, out_w, image_len, col_len)`.
 ///
 /// `ConvGeom::out_h` underflows (panics) on a window larger than the padded image, so
-/// that is rejected before it is called.
+/// [`ConvGeom::check`] runs before it is called.
 fn conv_dims(g: &ConvGeom, op: &str) -> Result<(usize, usize, usize, usize)> {
-    ensure_shape!(
-        g.kernel_h > 0 && g.kernel_w > 0 && g.stride > 0 && g.dilation > 0,
-        "{op}: kernel {}x{}, stride {} and dilation {} must all be at least 1",
-        g.kernel_h,
-        g.kernel_w,
-        g.stride,
-        g.dilation
-    );
-    for (size, k, axis) in [(g.height, g.kernel_h, "height"), (g.width, g.kernel_w, "width")] {
+    g.check().map_err(|why| crate::error::Error::Shape(format!("{op}: {why}")))?;
+    for (size, pad, stride, axis) in
+        [(g.height, g.pad_h, g.stride_h, "height"), (g.width, g.pad_w, g.stride_w, "width")]
+    {
         // The largest padded coordinate a shader forms is below size + 2*pad + stride.
-        let padded = mul(2, g.padding, op)?.saturating_add(size);
-        check_u32(padded.saturating_add(g.stride), &format!("{op}: padded {axis}"))?;
-        let span = mul(g.dilation, k - 1, op)?.saturating_add(1);
-        ensure_shape!(
-            span <= padded,
-            "{op}: dilated kernel {axis} {span} exceeds padded input {axis} {padded} ({size} + 2*{})",
-            g.padding
-        );
+        let padded = mul(2, pad, op)?.saturating_add(size);
+        check_u32(padded.saturating_add(stride), &format!("{op}: padded {axis}"))?;
     }
     let (oh, ow) = (g.out_h(), g.out_w());
     let image = count(&[g.batch, g.channels, g.height, g.width], &format!("{op} image"))?;
@@ -71,7 +60,7 @@ fn conv_dims(g: &ConvGeom, op: &str) -> Result<(usize, usize, usize, usize)> {
 }
 
 /// The `ConvParams` struct shared by im2col.wgsl and col2im.wgsl.
-fn conv_params(g: &ConvGeom, oh: usize, ow: usize, accumulate: bool) -> [u32; 12] {
+fn conv_params(g: &ConvGeom, oh: usize, ow: usize, accumulate: bool) -> [u32; 15] {
     [
         g.batch as u32,
         g.channels as u32,
@@ -79,9 +68,12 @@ fn conv_params(g: &ConvGeom, oh: usize, ow: usize, accumulate: bool) -> [u32; 12
         g.width as u32,
         g.kernel_h as u32,
         g.kernel_w as u32,
-        g.stride as u32,
-        g.padding as u32,
-        g.dilation as u32,
+        g.stride_h as u32,
+        g.stride_w as u32,
+        g.pad_h as u32,
+        g.pad_w as u32,
+        g.dil_h as u32,
+        g.dil_w as u32,
         oh as u32,
         ow as u32,
         accumulate as u32,
@@ -124,17 +116,7 @@ mod tests {
     }
 
     fn conv(height: usize, kernel: usize, stride: usize, padding: usize, dilation: usize) -> ConvGeom {
-        ConvGeom {
-            batch: 1,
-            channels: 1,
-            height,
-            width: height,
-            kernel_h: kernel,
-            kernel_w: kernel,
-            stride,
-            padding,
-            dilation,
-        }
+        ConvGeom::square(1, 1, height, height, (kernel, kernel), stride, padding, dilation)
     }
 
     fn is_shape<T: std::fmt::Debug>(r: crate::error::Result<T>) -> bool {
@@ -150,6 +132,8 @@ mod tests {
         assert!(is_shape(g.im2col(&x, &cols, conv(5, 3, 1, 0, 3)))); // dilated span 7 > 5
         assert!(is_shape(g.im2col(&x, &cols, conv(5, 3, 0, 1, 1))));
         assert!(is_shape(g.col2im(&cols, &x, conv(5, 3, 1, 1, 0), false)));
+        assert!(is_shape(g.im2col(&x, &cols, ConvGeom { stride_w: 0, ..conv(5, 3, 1, 1, 1) })));
+        assert!(is_shape(g.im2col(&x, &cols, ConvGeom { pad_w: 0, ..conv(5, 7, 1, 1, 1) }))); // 7 > 5 + 0 wide
         assert!(is_shape(g.im2col(&x, &cols, conv(11, 3, 1, 1, 1)))); // x holds 100 < 121
         assert!(is_shape(g.im2col(&x, &x, conv(3, 1, 1, 0, 1)))); // output aliases input
         let pool = |kernel, stride, padding| PoolGeom {

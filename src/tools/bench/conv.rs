@@ -31,11 +31,13 @@ pub struct ConvLayer {
 impl ConvLayer {
     /// Output height = width.
     pub fn out_side(&self) -> usize {
+        // The layers here are square: the height axis stands for both.
         let (p, k) = (self.params, self.kernel);
+        let (s, pad, d, op) = (p.stride.0, p.padding.0, p.dilation.0, p.output_padding.0);
         if self.transposed {
-            (self.side - 1) * p.stride + p.dilation * (k - 1) + p.output_padding + 1 - 2 * p.padding
+            (self.side - 1) * s + d * (k - 1) + op + 1 - 2 * pad
         } else {
-            (self.side + 2 * p.padding - p.dilation * (k - 1) - 1) / p.stride + 1
+            (self.side + 2 * pad - d * (k - 1) - 1) / s + 1
         }
     }
 
@@ -44,17 +46,17 @@ impl ConvLayer {
     pub fn geom(&self) -> ConvGeom {
         let (channels, side) =
             if self.transposed { (self.out_channels, self.out_side()) } else { (self.in_channels, self.side) };
-        ConvGeom {
-            batch: self.batch,
+        let p = self.params;
+        ConvGeom::square(
+            self.batch,
             channels,
-            height: side,
-            width: side,
-            kernel_h: self.kernel,
-            kernel_w: self.kernel,
-            stride: self.params.stride,
-            padding: self.params.padding,
-            dilation: self.params.dilation,
-        }
+            side,
+            side,
+            (self.kernel, self.kernel),
+            p.stride.0,
+            p.padding.0,
+            p.dilation.0,
+        )
     }
 
     /// Useful FLOPs of the forward pass, 2 per multiply-add of the convolution sum:
@@ -77,9 +79,9 @@ impl ConvLayer {
 /// Every conv layer of the convolutional autoencoder at `batch`: the encoder, the upsample
 /// decoder's convs, and the transposed decoder's `ConvTranspose2d` layers.
 pub fn conv_ae_layers(batch: usize) -> Vec<ConvLayer> {
-    let same = ConvParams { stride: 1, padding: 1, dilation: 1, output_padding: 0 };
-    let valid = ConvParams { padding: 0, ..same };
-    let up = |op| ConvParams { stride: 2, padding: 1, dilation: 1, output_padding: op };
+    let same = ConvParams::square(1, 1, 1, 0);
+    let valid = ConvParams::square(1, 0, 1, 0);
+    let up = |op| ConvParams::square(2, 1, 1, op);
     let layer = |name, transposed, in_channels, out_channels, side, params| ConvLayer {
         name,
         transposed,

@@ -249,9 +249,7 @@ pub(super) fn all_cases<B: Backend>(seed: u64) -> Vec<Case<B>> {
                 input("W", &[oc, c, k, k], uniform(r, oc * c * k * k, -1.0, 1.0), true),
                 input("b", &[oc], uniform(r, oc, -1.0, 1.0), true),
             ],
-            Box::new(move |t, v| {
-                ops::conv2d(t, v[0], v[1], v[2], ConvParams { stride: s, padding: p, dilation: d, output_padding: 0 })
-            }),
+            Box::new(move |t, v| ops::conv2d(t, v[0], v[1], v[2], ConvParams::square(s, p, d, 0))),
         );
     }
     for (n, ci, co, h, w, k, s, p, op) in
@@ -264,20 +262,33 @@ pub(super) fn all_cases<B: Backend>(seed: u64) -> Vec<Case<B>> {
                 input("W", &[ci, co, k, k], uniform(r, ci * co * k * k, -1.0, 1.0), true),
                 input("b", &[co], uniform(r, co, -1.0, 1.0), true),
             ],
-            Box::new(move |t, v| {
-                ops::conv_transpose2d(
-                    t,
-                    v[0],
-                    v[1],
-                    v[2],
-                    ConvParams { stride: s, padding: p, dilation: 1, output_padding: op },
-                )
-            }),
+            Box::new(move |t, v| ops::conv_transpose2d(t, v[0], v[1], v[2], ConvParams::square(s, p, 1, op))),
         );
     }
+    // Per-axis geometry: (h, w) strides, paddings, dilations and a non-square kernel.
+    let per_axis = ConvParams { stride: (2, 1), padding: (1, 0), dilation: (1, 2), output_padding: (0, 0) };
+    add(
+        "conv2d(k=3x2,s=2x1,p=1x0,d=1x2)".into(),
+        vec![
+            input("x", &[2, 2, 7, 6], uniform(r, 168, -1.0, 1.0), true),
+            input("W", &[3, 2, 3, 2], uniform(r, 36, -1.0, 1.0), true),
+            input("b", &[3], uniform(r, 3, -1.0, 1.0), true),
+        ],
+        Box::new(move |t, v| ops::conv2d(t, v[0], v[1], v[2], per_axis)),
+    );
+    let per_axis_t = ConvParams { stride: (1, 3), padding: (0, 1), dilation: (2, 1), output_padding: (0, 2) };
+    add(
+        "conv_transpose2d(k=2x3,s=1x3,p=0x1,d=2x1,op=0x2)".into(),
+        vec![
+            input("x", &[1, 2, 4, 3], uniform(r, 24, -1.0, 1.0), true),
+            input("W", &[2, 3, 2, 3], uniform(r, 36, -1.0, 1.0), true),
+            input("b", &[3], uniform(r, 3, -1.0, 1.0), true),
+        ],
+        Box::new(move |t, v| ops::conv_transpose2d(t, v[0], v[1], v[2], per_axis_t)),
+    );
     // The fused conv layers (smooth activations: their pre-activations are not steered
     // away from a kink; relu's backward is covered by linear_activation above).
-    let conv = ConvParams { stride: 2, padding: 1, dilation: 1, output_padding: 0 };
+    let conv = ConvParams::square(2, 1, 1, 0);
     add(
         "conv2d_activation(sigmoid)".into(),
         vec![
@@ -287,7 +298,7 @@ pub(super) fn all_cases<B: Backend>(seed: u64) -> Vec<Case<B>> {
         ],
         Box::new(move |t, v| Ok(ops::conv2d_activation(t, v[0], v[1], v[2], conv, Activation::Sigmoid)?.1)),
     );
-    let convt = ConvParams { output_padding: 1, ..conv };
+    let convt = ConvParams { output_padding: (1, 1), ..conv };
     add(
         "conv_transpose2d_activation(tanh)".into(),
         vec![

@@ -62,10 +62,20 @@ fn exact_row(p: &Pair, name: &str, out: &Both, as_index: bool) -> Result<Row> {
 
 // ---- im2col / col2im -----------------------------------------------------------------
 
+/// `n1 c3 7x7 k3x3 s2 p1 d1`, with `s2x3`-style pairs where the axes differ.
 fn conv_shape(g: &ConvGeom) -> String {
+    let pair = |h: usize, w: usize| if h == w { h.to_string() } else { format!("{h}x{w}") };
     format!(
         "n{} c{} {}x{} k{}x{} s{} p{} d{}",
-        g.batch, g.channels, g.height, g.width, g.kernel_h, g.kernel_w, g.stride, g.padding, g.dilation
+        g.batch,
+        g.channels,
+        g.height,
+        g.width,
+        g.kernel_h,
+        g.kernel_w,
+        pair(g.stride_h, g.stride_w),
+        pair(g.pad_h, g.pad_w),
+        pair(g.dil_h, g.dil_w)
     )
 }
 
@@ -276,26 +286,22 @@ fn contractive_case(
 /// The conv-family and contractive cases.
 pub fn cases() -> Vec<Case> {
     let mut v = Vec::new();
-    let conv = |batch, channels, height, width, kernel_h, kernel_w, stride, padding, dilation| ConvGeom {
-        batch,
-        channels,
-        height,
-        width,
-        kernel_h,
-        kernel_w,
-        stride,
-        padding,
-        dilation,
+    let conv = |batch, channels, height, width, kernel_h, kernel_w, stride, padding, dilation| {
+        ConvGeom::square(batch, channels, height, width, (kernel_h, kernel_w), stride, padding, dilation)
     };
+    // Stride, padding and dilation that differ between the axes.
+    let axes = |g: ConvGeom, stride_w, pad_w, dil_w| ConvGeom { stride_w, pad_w, dil_w, ..g };
     let convs = [
-        conv(1, 1, 7, 7, 3, 3, 1, 1, 1),   // "same" 3x3
-        conv(3, 3, 5, 9, 2, 3, 2, 0, 1),   // rectangular image and kernel, even tap count
-        conv(3, 16, 7, 7, 3, 3, 2, 1, 2),  // dilation, stride and padding together
-        conv(1, 3, 28, 28, 1, 1, 2, 0, 1), // 1x1 stride 2: col2im leaves gaps of zeros
-        conv(3, 1, 28, 28, 3, 3, 1, 1, 1), // an MNIST first layer
-        conv(1, 16, 5, 9, 3, 2, 1, 1, 2),  // dilated rectangular kernel, dilation > pad
-        conv(3, 3, 7, 7, 2, 2, 2, 0, 1),   // kernel = stride: conv-transpose upsampling
-        conv(1, 1, 1, 1, 3, 3, 1, 1, 1),   // a 1x1 image: every tap but one is padding
+        conv(1, 1, 7, 7, 3, 3, 1, 1, 1),                 // "same" 3x3
+        conv(3, 3, 5, 9, 2, 3, 2, 0, 1),                 // rectangular image and kernel, even tap count
+        conv(3, 16, 7, 7, 3, 3, 2, 1, 2),                // dilation, stride and padding together
+        conv(1, 3, 28, 28, 1, 1, 2, 0, 1),               // 1x1 stride 2: col2im leaves gaps of zeros
+        conv(3, 1, 28, 28, 3, 3, 1, 1, 1),               // an MNIST first layer
+        conv(1, 16, 5, 9, 3, 2, 1, 1, 2),                // dilated rectangular kernel, dilation > pad
+        conv(3, 3, 7, 7, 2, 2, 2, 0, 1),                 // kernel = stride: conv-transpose upsampling
+        conv(1, 1, 1, 1, 3, 3, 1, 1, 1),                 // a 1x1 image: every tap but one is padding
+        axes(conv(2, 3, 9, 11, 3, 5, 2, 1, 1), 3, 2, 2), // per-axis stride 2x3, padding, dilation
+        axes(conv(1, 5, 13, 7, 3, 1, 1, 0, 2), 2, 0, 1), // 3x1 kernel, stride 1x2, dilation 2x1
     ];
     for g in convs {
         let s = conv_shape(&g);
