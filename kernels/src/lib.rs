@@ -11,6 +11,7 @@
 pub mod activation;
 pub mod col2im;
 pub mod contractive;
+pub mod conv2d;
 pub mod covariance;
 pub mod gaussian;
 pub mod im2col;

@@ -291,9 +291,38 @@ pub trait GaussianOps: Core {
     ) -> Result<()>;
 }
 
-/// Conv data movement: `im2col`, `col2im` and `layout` (`kernels/src/<stem>.rs`,
-/// `shaders/<stem>.wgsl`).
+/// Convolutions (`conv2d`: `kernels/src/conv2d.rs`, `shaders/conv2d.wgsl`) and the conv
+/// data movement `im2col`, `col2im` and `layout` (`kernels/src/<stem>.rs`,
+/// `shaders/<stem>.wgsl`). `geom` describes the conv's input images; `out_channels` is
+/// the number of output channels. conv_transpose2d is the same three maps with the roles
+/// swapped (see `autodiff::ops::conv`).
 pub trait ConvOps: Core {
+    /// `y [N, OC, OH, OW]` (overwritten) = conv of `x [N, C, H, W]` with `w [OC, C, KH, KW]`
+    /// (no bias).
+    fn conv2d(&self, x: &Self::Buf, w: &Self::Buf, y: &Self::Buf, geom: ConvGeom, out_channels: usize) -> Result<()>;
+    /// `dx [N, C, H, W]` (overwritten): the adjoint of [`Self::conv2d`] in `x`, applied to
+    /// `dy [N, OC, OH, OW]`.
+    fn conv2d_input_grad(
+        &self,
+        dy: &Self::Buf,
+        w: &Self::Buf,
+        dx: &Self::Buf,
+        geom: ConvGeom,
+        out_channels: usize,
+    ) -> Result<()>;
+    /// `dw [OC, C, KH, KW]` (overwritten): the adjoint of [`Self::conv2d`] in `w`, applied
+    /// to `dy`.
+    fn conv2d_weight_grad(
+        &self,
+        x: &Self::Buf,
+        dy: &Self::Buf,
+        dw: &Self::Buf,
+        geom: ConvGeom,
+        out_channels: usize,
+    ) -> Result<()>;
+    /// Which algorithm [`Self::conv2d`] and its gradients use for this shape, in words
+    /// (`autoenc bench` shows it beside the conv rows).
+    fn conv2d_algorithm(&self, geom: ConvGeom, out_channels: usize) -> String;
     /// NCHW image `x` -> column matrix `cols` (layout in [`ConvGeom`]).
     fn im2col(&self, x: &Self::Buf, cols: &Self::Buf, geom: ConvGeom) -> Result<()>;
     /// The adjoint of im2col: scatters-adds `cols` back into image `x` (overwritten,

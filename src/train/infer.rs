@@ -43,8 +43,11 @@ fn infer<B: Backend, M: Model<B> + ?Sized>(
     Ok(out)
 }
 
-/// Rows per forward pass in inference (bounds device memory for whole datasets).
-pub const INFER_BATCH: usize = 512;
+/// Rows per forward pass in inference. It bounds memory for whole datasets: the tape
+/// holds every activation of a batch until the batch is done, about 0.24 MB per image
+/// for the conv autoencoder, so 256 rows keep that to about 60 MB (512 made inference
+/// the peak of a conv training run's memory).
+pub const INFER_BATCH: usize = 256;
 
 /// Reconstructions of `x` (after the output activation).
 pub fn reconstruct<B: Backend, M: Model<B> + ?Sized>(

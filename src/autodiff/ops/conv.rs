@@ -50,7 +50,7 @@ impl Default for ConvParams {
     }
 }
 
-/// [`conv2d`] before its bias (im2col, matmul, swap to NCHW) and its backward.
+/// [`conv2d`] before its bias, and its backward.
 fn conv2d_parts<B: Backend>(t: &Tape<B>, x: Var, w: Var, b: Var, p: ConvParams) -> Result<Biased<B>> {
     let be = t.backend();
     let (xv, wv, bv) = (t.value(x), t.value(w), t.value(b));
@@ -64,56 +64,44 @@ fn conv2d_parts<B: Backend>(t: &Tape<B>, x: Var, w: Var, b: Var, p: ConvParams) 
         return Err(Error::Shape(format!("conv2d: x {} W {} with {p:?}: {why}", xv.shape, wv.shape)));
     }
     let (oh, ow) = (geom.out_h(), geom.out_w());
-    let (ck, np, pix) = (geom.col_rows(), geom.col_cols(), oh * ow);
-    let cols = output(be, [ck, np], "conv2d cols")?;
-    be.im2col(&xv.buf, &cols.buf, geom)?;
-    let ycn = output(be, [oc, np], "conv2d W·cols")?;
-    be.matmul(&wv.buf, &cols.buf, &ycn.buf, MatmulDims::new(oc, ck, np))?;
-    let ynchw = output(be, [n, oc, oh, ow], "conv2d nchw")?;
-    be.swap_leading_axes(&ycn.buf, &ynchw.buf, oc, n, pix)?;
+    let y = output(be, [n, oc, oh, ow], "conv2d y")?;
+    be.conv2d(&xv.buf, &wv.buf, &y.buf, geom, oc)?;
     let back = Box::new(move |be: &B, dy: &Tensor<B>, needs: &[bool]| {
-        // dY in [OC, N*P] layout feeds both matmuls.
-        let dycn = output(be, [oc, np], "conv2d dY cn")?;
-        be.swap_leading_axes(&dy.buf, &dycn.buf, n, oc, pix)?;
         let dx = if needs[0] {
-            // dcols = W^T dY, then col2im (the adjoint of im2col).
-            let dcols = output(be, [ck, np], "conv2d dcols")?;
-            be.matmul(&wv.buf, &dycn.buf, &dcols.buf, MatmulDims::new(ck, oc, np).trans_a(true))?;
             let dx = output(be, xv.shape.clone(), "conv2d dx")?;
-            be.col2im(&dcols.buf, &dx.buf, geom, false)?;
+            be.conv2d_input_grad(&dy.buf, &wv.buf, &dx.buf, geom, oc)?;
             Some(dx)
         } else {
             None
         };
         let dw = if needs[1] {
-            // dW = dY cols^T
             let dw = output(be, wv.shape.clone(), "conv2d dW")?;
-            be.matmul(&dycn.buf, &cols.buf, &dw.buf, MatmulDims::new(oc, np, ck).trans_b(true))?;
+            be.conv2d_weight_grad(&xv.buf, &dy.buf, &dw.buf, geom, oc)?;
             Some(dw)
         } else {
             None
         };
         let db = if needs[2] {
             let db = output(be, [oc], "conv2d db")?;
-            be.bias_grad(&dy.buf, &db.buf, n, oc, pix, false)?;
+            be.bias_grad(&dy.buf, &db.buf, n, oc, oh * ow, false)?;
             Some(db)
         } else {
             None
         };
         Ok(vec![dx, dw, db])
     });
-    Ok(Biased { pre: ynchw, bias: bv, outer: n, channels: oc, inner: pix, back })
+    Ok(Biased { pre: y, bias: bv, outer: n, channels: oc, inner: oh * ow, back })
 }
 
-/// 2-D convolution: `x: [N, C, H, W]`, `w: [OC, C, KH, KW]`, `b: [OC]` -> `[N, OC, OH, OW]`.
-/// im2col to `[C*KH*KW, N*OH*OW]`, one matmul `W·cols -> [OC, N*OH*OW]`, then swap to NCHW
-/// and add the bias.
+/// 2-D convolution: `x: [N, C, H, W]`, `w: [OC, C, KH, KW]`, `b: [OC]` -> `[N, OC, OH, OW]`:
+/// the backend's conv2d (an implicit GEMM on the GPU, blocked im2col + matmul on the CPU;
+/// neither builds the whole column matrix), then the bias.
 pub fn conv2d<B: Backend>(t: &Tape<B>, x: Var, w: Var, b: Var, p: ConvParams) -> Result<Var> {
     conv2d_parts(t, x, w, b, p)?.finish(t, "conv2d", &[x, w, b])
 }
 
-/// [`conv2d`] with its activation: the swap to NCHW is followed by one fused bias +
-/// activation kernel instead of a bias add and an activation. Returns `(z, h)`: `z` the
+/// [`conv2d`] with its activation: one fused bias + activation kernel instead of a bias
+/// add and an activation. Returns `(z, h)`: `z` the
 /// conv2d node, `h = f(z)` the activation node.
 pub fn conv2d_activation<B: Backend>(
     t: &Tape<B>,
@@ -126,7 +114,7 @@ pub fn conv2d_activation<B: Backend>(
     conv2d_parts(t, x, w, b, p)?.finish_activation(t, "conv2d", &[x, w, b], act)
 }
 
-/// [`conv_transpose2d`] before its bias (swap, matmul, col2im) and its backward.
+/// [`conv_transpose2d`] before its bias, and its backward.
 fn conv_transpose2d_parts<B: Backend>(t: &Tape<B>, x: Var, w: Var, b: Var, p: ConvParams) -> Result<Biased<B>> {
     let be = t.backend();
     let (xv, wv, bv) = (t.value(x), t.value(w), t.value(b));
@@ -175,29 +163,22 @@ fn conv_transpose2d_parts<B: Backend>(t: &Tape<B>, x: Var, w: Var, b: Var, p: Co
         return Err(Error::Shape(format!("conv_transpose2d: x {} W {} with {p:?}: {why}", xv.shape, wv.shape)));
     }
     ensure_shape!(geom.out_h() == h && geom.out_w() == wd, "conv_transpose2d: inconsistent geometry");
-    let (ck, np, pin) = (geom.col_rows(), geom.col_cols(), h * wd);
-    let xcn = output(be, [ci, np], "convT x cn")?;
-    be.swap_leading_axes(&xv.buf, &xcn.buf, n, ci, pin)?;
-    let cols = output(be, [ck, np], "convT cols")?;
-    be.matmul(&wv.buf, &xcn.buf, &cols.buf, MatmulDims::new(ck, ci, np).trans_a(true))?;
-    let ynb = output(be, [n, co, oh, ow], "convT col2im")?;
-    be.col2im(&cols.buf, &ynb.buf, geom, false)?;
+    // Its forward is that conv's input gradient (x in the role of dY), its input gradient
+    // that conv, its weight gradient that conv's weight gradient with the roles of image
+    // and output gradient exchanged; the conv has `ci` output channels.
+    let y = output(be, [n, co, oh, ow], "convT y")?;
+    be.conv2d_input_grad(&xv.buf, &wv.buf, &y.buf, geom, ci)?;
     let back = Box::new(move |be: &B, dy: &Tensor<B>, needs: &[bool]| {
-        // dcols = im2col(dy); dX = W dcols; dW = X dcols^T.
-        let dcols = output(be, [ck, np], "convT dcols")?;
-        be.im2col(&dy.buf, &dcols.buf, geom)?;
         let dx = if needs[0] {
-            let dxcn = output(be, [ci, np], "convT dx cn")?;
-            be.matmul(&wv.buf, &dcols.buf, &dxcn.buf, MatmulDims::new(ci, ck, np))?;
             let dx = output(be, xv.shape.clone(), "convT dx")?;
-            be.swap_leading_axes(&dxcn.buf, &dx.buf, ci, n, pin)?;
+            be.conv2d(&dy.buf, &wv.buf, &dx.buf, geom, ci)?;
             Some(dx)
         } else {
             None
         };
         let dw = if needs[1] {
             let dw = output(be, wv.shape.clone(), "convT dW")?;
-            be.matmul(&xcn.buf, &dcols.buf, &dw.buf, MatmulDims::new(ci, np, ck).trans_b(true))?;
+            be.conv2d_weight_grad(&dy.buf, &xv.buf, &dw.buf, geom, ci)?;
             Some(dw)
         } else {
             None
@@ -211,19 +192,20 @@ fn conv_transpose2d_parts<B: Backend>(t: &Tape<B>, x: Var, w: Var, b: Var, p: Co
         };
         Ok(vec![dx, dw, db])
     });
-    Ok(Biased { pre: ynb, bias: bv, outer: n, channels: co, inner: oh * ow, back })
+    Ok(Biased { pre: y, bias: bv, outer: n, channels: co, inner: oh * ow, back })
 }
 
 /// Transposed convolution, PyTorch's `ConvTranspose2d`: `x: [N, CI, H, W]`,
 /// `w: [CI, CO, KH, KW]`, `b: [CO]` -> `[N, CO, OH, OW]` with
 /// `OH = (H-1)*stride - 2*padding + dilation*(KH-1) + output_padding + 1`.
-/// It is the adjoint of conv2d: matmul `W^T·X -> cols`, then col2im, then the bias.
+/// It is the adjoint of conv2d in its input: the backend's conv2d input gradient, then
+/// the bias.
 pub fn conv_transpose2d<B: Backend>(t: &Tape<B>, x: Var, w: Var, b: Var, p: ConvParams) -> Result<Var> {
     conv_transpose2d_parts(t, x, w, b, p)?.finish(t, "conv_transpose2d", &[x, w, b])
 }
 
-/// [`conv_transpose2d`] with its activation (col2im, then one fused bias + activation
-/// kernel). Returns `(z, h)` as [`conv2d_activation`].
+/// [`conv_transpose2d`] with its activation (one fused bias + activation kernel after
+/// the transposed conv). Returns `(z, h)` as [`conv2d_activation`].
 pub fn conv_transpose2d_activation<B: Backend>(
     t: &Tape<B>,
     x: Var,

@@ -81,6 +81,22 @@ fn conv_params(g: &ConvGeom, oh: usize, ow: usize, accumulate: bool) -> [u32; 15
 }
 
 impl ConvOps for GpuBackend {
+    fn conv2d_algorithm(&self, geom: ConvGeom, out_channels: usize) -> String {
+        self.conv2d_describe(geom, out_channels)
+    }
+
+    fn conv2d(&self, x: &GpuBuf, w: &GpuBuf, y: &GpuBuf, geom: ConvGeom, oc: usize) -> Result<()> {
+        self.conv2d_gemm(x, w, y, geom, oc)
+    }
+
+    fn conv2d_input_grad(&self, dy: &GpuBuf, w: &GpuBuf, dx: &GpuBuf, geom: ConvGeom, oc: usize) -> Result<()> {
+        self.conv2d_input_grad_gemm(dy, w, dx, geom, oc)
+    }
+
+    fn conv2d_weight_grad(&self, x: &GpuBuf, dy: &GpuBuf, dw: &GpuBuf, geom: ConvGeom, oc: usize) -> Result<()> {
+        self.conv2d_weight_grad_gemm(x, dy, dw, geom, oc)
+    }
+
     fn im2col(&self, x: &GpuBuf, cols: &GpuBuf, geom: ConvGeom) -> Result<()> {
         let (oh, ow, image, col_len) = conv_dims(&geom, "im2col")?;
         self.check_len(x, image, "im2col x")?;

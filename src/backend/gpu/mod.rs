@@ -54,6 +54,7 @@ mod consts;
 mod context;
 mod contractive;
 mod conv;
+mod conv2d;
 mod gaussian;
 mod loss;
 mod matmul;

@@ -4,7 +4,7 @@
 use super::ramp;
 use crate::autodiff::ops::ConvParams;
 use crate::backend::prelude::*;
-use crate::backend::{ConvGeom, MatmulDims};
+use crate::backend::ConvGeom;
 use crate::error::Result;
 
 /// The batch of the conv rows of `autoenc bench` (the conv autoencoder's training batch).
@@ -124,15 +124,8 @@ pub struct ConvBench<B: Backend> {
     pub dx: B::Buf,
     pub dw: B::Buf,
     pub db: B::Buf,
-    /// `[C*KH*KW, N*P]`: conv2d's im2col of x, conv_transpose2d's matmul output.
-    cols: B::Buf,
-    /// `[C, N*P]`: conv2d's matmul output (`W·cols`), conv_transpose2d's swapped x.
-    cn: B::Buf,
     /// The output before the bias.
     pre: B::Buf,
-    dcols: B::Buf,
-    /// conv2d's swapped dY, conv_transpose2d's `W·dcols`.
-    dcn: B::Buf,
 }
 
 impl<B: Backend> ConvBench<B> {
@@ -142,10 +135,6 @@ impl<B: Backend> ConvBench<B> {
         let (n, k2) = (layer.batch, layer.kernel * layer.kernel);
         let (ci, co) = (layer.in_channels, layer.out_channels);
         let (side, out_side) = (layer.side, layer.out_side());
-        let (ck, np) = (geom.col_rows(), geom.col_cols());
-        // conv2d's matmul output and conv_transpose2d's swapped input are both `[C, N*P]`
-        // with C the channels on the un-im2col'ed side.
-        let cn_rows = if layer.transposed { ci } else { co };
         let z = |len: usize, label: &str| backend.zeros(len, label);
         Ok(ConvBench {
             backend: backend.clone(),
@@ -159,52 +148,41 @@ impl<B: Backend> ConvBench<B> {
             dx: z(n * ci * side * side, "conv bench dx")?,
             dw: z(ci * co * k2, "conv bench dW")?,
             db: z(co, "conv bench db")?,
-            cols: z(ck * np, "conv bench cols")?,
-            cn: z(cn_rows * np, "conv bench cn")?,
             pre: z(n * co * out_side * out_side, "conv bench pre-bias")?,
-            dcols: z(ck * np, "conv bench dcols")?,
-            dcn: z(cn_rows * np, "conv bench dcn")?,
         })
+    }
+
+    /// The algorithm the backend picks for this layer, in words.
+    pub fn algorithm(&self) -> String {
+        // conv_transpose2d runs the conv from its output space back onto its input.
+        let oc = if self.layer.transposed { self.layer.in_channels } else { self.layer.out_channels };
+        self.backend.conv2d_algorithm(self.geom, oc)
     }
 
     /// `y = conv(x, W) + b`.
     pub fn forward(&self) -> Result<()> {
         let (be, g, l) = (&self.backend, self.geom, &self.layer);
-        let (ck, np, n) = (g.col_rows(), g.col_cols(), l.batch);
+        let pix = l.out_side() * l.out_side();
         if l.transposed {
-            let (ci, co, pin) = (l.in_channels, l.out_channels, l.side * l.side);
-            be.swap_leading_axes(&self.x, &self.cn, n, ci, pin)?;
-            be.matmul(&self.w, &self.cn, &self.cols, MatmulDims::new(ck, ci, np).trans_a(true))?;
-            be.col2im(&self.cols, &self.pre, g, false)?;
-            be.bias_add(&self.pre, &self.b, &self.y, n, co, l.out_side() * l.out_side())
+            be.conv2d_input_grad(&self.x, &self.w, &self.pre, g, l.in_channels)?;
         } else {
-            let (oc, pix) = (l.out_channels, g.out_h() * g.out_w());
-            be.im2col(&self.x, &self.cols, g)?;
-            be.matmul(&self.w, &self.cols, &self.cn, MatmulDims::new(oc, ck, np))?;
-            be.swap_leading_axes(&self.cn, &self.pre, oc, n, pix)?;
-            be.bias_add(&self.pre, &self.b, &self.y, n, oc, pix)
+            be.conv2d(&self.x, &self.w, &self.pre, g, l.out_channels)?;
         }
+        be.bias_add(&self.pre, &self.b, &self.y, l.batch, l.out_channels, pix)
     }
 
-    /// dx, dW and db from dY (reads what [`ConvBench::forward`] left in the scratch buffers).
+    /// dx, dW and db from dY.
     pub fn backward(&self) -> Result<()> {
         let (be, g, l) = (&self.backend, self.geom, &self.layer);
-        let (ck, np, n) = (g.col_rows(), g.col_cols(), l.batch);
+        let pix = l.out_side() * l.out_side();
         if l.transposed {
-            let (ci, co, pin) = (l.in_channels, l.out_channels, l.side * l.side);
-            be.im2col(&self.dy, &self.dcols, g)?;
-            be.matmul(&self.w, &self.dcols, &self.dcn, MatmulDims::new(ci, ck, np))?;
-            be.swap_leading_axes(&self.dcn, &self.dx, ci, n, pin)?;
-            be.matmul(&self.cn, &self.dcols, &self.dw, MatmulDims::new(ci, np, ck).trans_b(true))?;
-            be.bias_grad(&self.dy, &self.db, n, co, l.out_side() * l.out_side(), false)
+            be.conv2d(&self.dy, &self.w, &self.dx, g, l.in_channels)?;
+            be.conv2d_weight_grad(&self.dy, &self.x, &self.dw, g, l.in_channels)?;
         } else {
-            let (oc, pix) = (l.out_channels, g.out_h() * g.out_w());
-            be.swap_leading_axes(&self.dy, &self.dcn, n, oc, pix)?;
-            be.matmul(&self.w, &self.dcn, &self.dcols, MatmulDims::new(ck, oc, np).trans_a(true))?;
-            be.col2im(&self.dcols, &self.dx, g, false)?;
-            be.matmul(&self.dcn, &self.cols, &self.dw, MatmulDims::new(oc, np, ck).trans_b(true))?;
-            be.bias_grad(&self.dy, &self.db, n, oc, pix, false)
+            be.conv2d_input_grad(&self.dy, &self.w, &self.dx, g, l.out_channels)?;
+            be.conv2d_weight_grad(&self.x, &self.dy, &self.dw, g, l.out_channels)?;
         }
+        be.bias_grad(&self.dy, &self.db, l.batch, l.out_channels, pix, false)
     }
 }
 

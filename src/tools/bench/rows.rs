@@ -53,21 +53,17 @@ pub(super) fn conv_kernels<B: Backend>(b: &B, batch: usize, timer: &mut Timer) -
     for layer in conv_ae_layers(batch) {
         let c = ConvBench::new(b, layer)?;
         let op = if layer.transposed { "convT" } else { "conv2d" };
+        let size = format!("{} [{}]", layer.label(), c.algorithm());
         let flops = layer.flops();
         let secs = timer(&mut || c.forward())?;
         v.push(Measure {
             kernel: format!("{op} {} fwd", layer.name),
-            size: layer.label(),
+            size: size.clone(),
             secs,
             work: Work::Flops(flops),
         });
         let secs = timer(&mut || c.backward())?;
-        v.push(Measure {
-            kernel: format!("{op} {} bwd", layer.name),
-            size: layer.label(),
-            secs,
-            work: Work::Flops(2.0 * flops),
-        });
+        v.push(Measure { kernel: format!("{op} {} bwd", layer.name), size, secs, work: Work::Flops(2.0 * flops) });
     }
     Ok(v)
 }

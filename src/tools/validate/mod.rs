@@ -15,6 +15,7 @@
 
 mod activation;
 pub mod conv;
+mod conv2d;
 mod elementwise;
 mod gaussian;
 mod loss;
@@ -149,6 +150,7 @@ pub fn all_cases() -> Vec<Case> {
     v.extend(gaussian::cases());
     v.extend(optim::cases());
     v.extend(conv::cases());
+    v.extend(conv2d::cases());
     v
 }
 

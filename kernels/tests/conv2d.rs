@@ -1,0 +1,261 @@
+//! conv2d, its input gradient and its weight gradient: the scalar specification against
+//! an independent f64 definition, every SIMD level's blocked version against the same
+//! definition (single images, several images per column block, ragged last blocks,
+//! blocks spread over the worker pool, more blocks than weight partials), and the
+//! adjoint identities that tie the three maps together.
+
+mod kernel_util;
+
+use autoenc_kernels::conv2d::{
+    conv2d, conv2d_input_grad, conv2d_input_grad_scalar, conv2d_input_grad_with, conv2d_scalar, conv2d_weight_grad,
+    conv2d_weight_grad_scalar, conv2d_weight_grad_with, conv2d_with, COL_BLOCK_FLOATS,
+};
+use autoenc_kernels::{ConvGeom, SimdLevel};
+use kernel_util::layout_util::{dot, random};
+use kernel_util::simd_levels;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
+/// Awkward small geometries with per-axis stride, padding and dilation; `.1` is the
+/// number of output channels.
+fn small_geoms() -> Vec<(ConvGeom, usize)> {
+    let mut out = Vec::new();
+    for (batch, channels, oc) in [(1, 1, 1), (3, 2, 5), (2, 3, 1)] {
+        for (height, width) in [(1, 1), (5, 9), (7, 4)] {
+            for (kernel_h, kernel_w) in [(1, 1), (3, 3), (2, 3), (5, 1)] {
+                for (stride_h, stride_w) in [(1, 1), (2, 2), (1, 3)] {
+                    for (pad_h, pad_w) in [(0, 0), (1, 1), (2, 0)] {
+                        for (dil_h, dil_w) in [(1, 1), (2, 1)] {
+                            let g = ConvGeom {
+                                batch,
+                                channels,
+                                height,
+                                width,
+                                kernel_h,
+                                kernel_w,
+                                stride_h,
+                                stride_w,
+                                pad_h,
+                                pad_w,
+                                dil_h,
+                                dil_w,
+                            };
+                            if g.check().is_ok() {
+                                out.push((g, oc));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(out.len() > 300, "{} geometries", out.len());
+    out
+}
+
+/// Shapes that exercise the blocking: one image per block with blocks spread over the
+/// pool and more blocks than weight partials; several images per block, with a ragged
+/// last block, sequential and spread; a single image larger than a block.
+fn blocked_geoms() -> Vec<(ConvGeom, usize)> {
+    let mnist = ConvGeom::square(40, 16, 28, 28, (3, 3), 1, 1, 1); // 113k floats per image
+    assert!(mnist.col_rows() * 784 <= COL_BLOCK_FLOATS && 2 * mnist.col_rows() * 784 > COL_BLOCK_FLOATS);
+    vec![
+        (mnist, 1),
+        (ConvGeom { batch: 3, ..mnist }, 8),
+        (ConvGeom::square(100, 8, 7, 7, (3, 3), 1, 1, 1), 8), // 37 images per block, 3 blocks
+        (ConvGeom::square(300, 8, 7, 7, (3, 3), 1, 1, 1), 5), // 9 blocks over the pool
+        (ConvGeom { stride_w: 2, pad_h: 0, dil_h: 2, ..ConvGeom::square(5, 3, 300, 200, (3, 2), 1, 1, 1) }, 2),
+    ]
+}
+
+/// `(value, sum of |terms|)` per output of the three maps, in f64 from the definition.
+struct Reference {
+    y: Vec<(f64, f64)>,
+    dx: Vec<(f64, f64)>,
+    dw: Vec<(f64, f64)>,
+}
+
+fn reference(x: &[f32], w: &[f32], dy: &[f32], g: ConvGeom, oc_n: usize) -> Reference {
+    let (oh_n, ow_n) = (g.out_h(), g.out_w());
+    let mut y = vec![(0.0, 0.0); g.batch * oc_n * oh_n * ow_n];
+    let mut dx = vec![(0.0, 0.0); g.image_len()];
+    let mut dw = vec![(0.0, 0.0); oc_n * g.col_rows()];
+    let add = |acc: &mut (f64, f64), t: f64| {
+        acc.0 += t;
+        acc.1 += t.abs();
+    };
+    for n in 0..g.batch {
+        for o in 0..oc_n {
+            for oh in 0..oh_n {
+                for ow in 0..ow_n {
+                    let yi = ((n * oc_n + o) * oh_n + oh) * ow_n + ow;
+                    for c in 0..g.channels {
+                        for ki in 0..g.kernel_h {
+                            for kj in 0..g.kernel_w {
+                                let h = (oh * g.stride_h + ki * g.dil_h) as i64 - g.pad_h as i64;
+                                let wi = (ow * g.stride_w + kj * g.dil_w) as i64 - g.pad_w as i64;
+                                if h < 0 || wi < 0 || h >= g.height as i64 || wi >= g.width as i64 {
+                                    continue;
+                                }
+                                let xi = ((n * g.channels + c) * g.height + h as usize) * g.width + wi as usize;
+                                let wk = ((o * g.channels + c) * g.kernel_h + ki) * g.kernel_w + kj;
+                                add(&mut y[yi], w[wk] as f64 * x[xi] as f64);
+                                add(&mut dx[xi], w[wk] as f64 * dy[yi] as f64);
+                                add(&mut dw[wk], dy[yi] as f64 * x[xi] as f64);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Reference { y, dx, dw }
+}
+
+/// `|got - want| <= tol * (sum of |terms|)` per element; an output with no terms is 0.
+fn assert_matches(what: &str, got: &[f32], want: &[(f64, f64)], tol: f64) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    for (i, (&g, &(v, scale))) in got.iter().zip(want).enumerate() {
+        let err = (g as f64 - v).abs();
+        assert!(err <= tol * scale, "{what}: element {i}: got {g:e}, want {v:e} (error {err:e}, scale {scale:e})");
+    }
+}
+
+struct Data {
+    x: Vec<f32>,
+    w: Vec<f32>,
+    dy: Vec<f32>,
+}
+
+fn data(rng: &mut StdRng, g: &ConvGeom, oc_n: usize) -> Data {
+    Data {
+        x: random(rng, g.image_len()),
+        w: random(rng, oc_n * g.col_rows()),
+        dy: random(rng, g.batch * oc_n * g.out_h() * g.out_w()),
+    }
+}
+
+/// Runs the three maps of one implementation, outputs poisoned with NaN first.
+fn run_all(
+    d: &Data,
+    g: ConvGeom,
+    oc_n: usize,
+    fwd: impl Fn(&[f32], &[f32], &mut [f32]),
+    input_grad: impl Fn(&[f32], &[f32], &mut [f32]),
+    weight_grad: impl Fn(&[f32], &[f32], &mut [f32]),
+) -> [Vec<f32>; 3] {
+    let mut y = vec![f32::NAN; g.batch * oc_n * g.out_h() * g.out_w()];
+    let mut dx = vec![f32::NAN; g.image_len()];
+    let mut dw = vec![f32::NAN; oc_n * g.col_rows()];
+    fwd(&d.x, &d.w, &mut y);
+    input_grad(&d.dy, &d.w, &mut dx);
+    weight_grad(&d.x, &d.dy, &mut dw);
+    [y, dx, dw]
+}
+
+/// Sums in f32 of up to a few thousand terms: the rounding error stays far below 1e-5
+/// of the sum of magnitudes (about K * 6e-8 in the worst case for the spec's K <= 150
+/// terms; the blocked versions sum in a different order and with FMA).
+const TOL: f64 = 1e-5;
+
+fn check(label: &str, out: &[Vec<f32>; 3], r: &Reference) {
+    assert_matches(&format!("{label} conv2d"), &out[0], &r.y, TOL);
+    assert_matches(&format!("{label} input_grad"), &out[1], &r.dx, TOL);
+    assert_matches(&format!("{label} weight_grad"), &out[2], &r.dw, TOL);
+}
+
+#[test]
+fn the_scalar_specification_matches_the_definition() {
+    let mut rng = StdRng::seed_from_u64(11);
+    for (g, oc) in small_geoms() {
+        let d = data(&mut rng, &g, oc);
+        let out = run_all(
+            &d,
+            g,
+            oc,
+            |x, w, y| conv2d_scalar(x, w, y, g, oc),
+            |dy, w, dx| conv2d_input_grad_scalar(dy, w, dx, g, oc),
+            |x, dy, dw| conv2d_weight_grad_scalar(x, dy, dw, g, oc),
+        );
+        check(&format!("scalar {g:?} oc {oc}"), &out, &reference(&d.x, &d.w, &d.dy, g, oc));
+    }
+}
+
+/// Every level, and the plain entry points, on the small grid and the blocked shapes.
+#[test]
+fn every_level_matches_the_definition() {
+    let mut rng = StdRng::seed_from_u64(12);
+    let mut levels = simd_levels();
+    levels.push(SimdLevel::Neon); // the portable packed matmul runs on any CPU
+    for (g, oc) in small_geoms().into_iter().chain(blocked_geoms()) {
+        let d = data(&mut rng, &g, oc);
+        let r = reference(&d.x, &d.w, &d.dy, g, oc);
+        for &level in &levels {
+            let out = run_all(
+                &d,
+                g,
+                oc,
+                |x, w, y| conv2d_with(level, x, w, y, g, oc),
+                |dy, w, dx| conv2d_input_grad_with(level, dy, w, dx, g, oc),
+                |x, dy, dw| conv2d_weight_grad_with(level, x, dy, dw, g, oc),
+            );
+            check(&format!("{} {g:?} oc {oc}", level.name()), &out, &r);
+        }
+        let out = run_all(
+            &d,
+            g,
+            oc,
+            |x, w, y| conv2d(x, w, y, g, oc),
+            |dy, w, dx| conv2d_input_grad(dy, w, dx, g, oc),
+            |x, dy, dw| conv2d_weight_grad(x, dy, dw, g, oc),
+        );
+        check(&format!("default {g:?} oc {oc}"), &out, &r);
+    }
+}
+
+/// `<conv2d(x), dy> = <x, input_grad(dy)> = <w, weight_grad(x, dy)>`: the input gradient
+/// is the adjoint of the forward in x, the weight gradient its adjoint in w.
+#[test]
+fn the_gradients_are_the_adjoints_of_the_forward() {
+    let mut rng = StdRng::seed_from_u64(13);
+    for (g, oc) in small_geoms().into_iter().step_by(7).chain(blocked_geoms()) {
+        let d = data(&mut rng, &g, oc);
+        let out = run_all(
+            &d,
+            g,
+            oc,
+            |x, w, y| conv2d(x, w, y, g, oc),
+            |dy, w, dx| conv2d_input_grad(dy, w, dx, g, oc),
+            |x, dy, dw| conv2d_weight_grad(x, dy, dw, g, oc),
+        );
+        let (ydy, scale) = dot(&out[0], &d.dy);
+        let (xdx, _) = dot(&d.x, &out[1]);
+        let (wdw, _) = dot(&d.w, &out[2]);
+        let tol = 1e-4 * scale.max(1.0);
+        assert!((ydy - xdx).abs() <= tol, "{g:?}: <y,dy> {ydy} vs <x,dx> {xdx}");
+        assert!((ydy - wdw).abs() <= tol, "{g:?}: <y,dy> {ydy} vs <w,dw> {wdw}");
+    }
+}
+
+/// The weight gradient's partial sums are fixed per block, not per thread: two calls give
+/// the same bits.
+#[test]
+fn the_weight_gradient_is_reproducible() {
+    let mut rng = StdRng::seed_from_u64(14);
+    let (g, oc) = blocked_geoms()[0];
+    let d = data(&mut rng, &g, oc);
+    let mut first = vec![0.0; oc * g.col_rows()];
+    conv2d_weight_grad(&d.x, &d.dy, &mut first, g, oc);
+    for _ in 0..3 {
+        let mut again = vec![f32::NAN; first.len()];
+        conv2d_weight_grad(&d.x, &d.dy, &mut again, g, oc);
+        assert!(first.iter().zip(&again).all(|(a, b)| a.to_bits() == b.to_bits()));
+    }
+}
+
+#[test]
+#[should_panic(expected = "exceeds padded input")]
+fn an_empty_geometry_panics_with_its_reason() {
+    let g = ConvGeom::square(1, 1, 3, 3, (5, 5), 1, 0, 1);
+    conv2d(&[0.0; 9], &[0.0; 25], &mut [], g, 1);
+}
