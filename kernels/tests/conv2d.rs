@@ -8,7 +8,7 @@ mod kernel_util;
 
 use autoenc_kernels::conv2d::{
     conv2d, conv2d_input_grad, conv2d_input_grad_scalar, conv2d_input_grad_with, conv2d_scalar, conv2d_weight_grad,
-    conv2d_weight_grad_scalar, conv2d_weight_grad_with, conv2d_with, COL_BLOCK_FLOATS,
+    conv2d_weight_grad_scalar, conv2d_weight_grad_with, conv2d_with, Algorithm, ImageBlocks, COL_BLOCK_FLOATS,
 };
 use autoenc_kernels::{ConvGeom, SimdLevel};
 use kernel_util::layout_util::{dot, random};
@@ -53,9 +53,12 @@ fn small_geoms() -> Vec<(ConvGeom, usize)> {
     out
 }
 
-/// Shapes that exercise the blocking: one image per block with blocks spread over the
-/// pool and more blocks than weight partials; several images per block, with a ragged
-/// last block, sequential and spread; a single image larger than a block.
+/// Shapes that exercise the blocking and the direct algorithm's threading: one image per
+/// block with blocks spread over the pool and more blocks than weight partials; several
+/// images per block, with a ragged last block, sequential and spread; a single image
+/// larger than a block; 1 -> 16 and 16 -> 1 channels over 40 images (rows longer than
+/// one 16-lane vector with a ragged end, images over the pool, more images than weight
+/// partials).
 fn blocked_geoms() -> Vec<(ConvGeom, usize)> {
     let mnist = ConvGeom::square(40, 16, 28, 28, (3, 3), 1, 1, 1); // 113k floats per image
     assert!(mnist.col_rows() * 784 <= COL_BLOCK_FLOATS && 2 * mnist.col_rows() * 784 > COL_BLOCK_FLOATS);
@@ -65,6 +68,8 @@ fn blocked_geoms() -> Vec<(ConvGeom, usize)> {
         (ConvGeom::square(100, 8, 7, 7, (3, 3), 1, 1, 1), 8), // 37 images per block, 3 blocks
         (ConvGeom::square(300, 8, 7, 7, (3, 3), 1, 1, 1), 5), // 9 blocks over the pool
         (ConvGeom { stride_w: 2, pad_h: 0, dil_h: 2, ..ConvGeom::square(5, 3, 300, 200, (3, 2), 1, 1, 1) }, 2),
+        (ConvGeom { channels: 1, ..mnist }, 16),
+        (ConvGeom { pad_w: 2, dil_w: 2, ..ConvGeom::square(40, 2, 9, 37, (3, 3), 2, 1, 1) }, 1),
     ]
 }
 
@@ -181,7 +186,44 @@ fn the_scalar_specification_matches_the_definition() {
     }
 }
 
-/// Every level, and the plain entry points, on the small grid and the blocked shapes.
+/// Every algorithm that takes the shape at every level (`Scalar` runs each algorithm's
+/// plain code: the scalar matmul, the plain row operations), on the small grid and the
+/// blocked shapes.
+#[test]
+fn every_algorithm_at_every_level_matches_the_definition() {
+    let mut rng = StdRng::seed_from_u64(15);
+    let mut levels = simd_levels();
+    levels.extend([SimdLevel::Neon, SimdLevel::Scalar]);
+    let (mut direct_runs, mut blocked_runs) = (0, 0);
+    for (g, oc) in small_geoms().into_iter().chain(blocked_geoms()) {
+        let d = data(&mut rng, &g, oc);
+        let r = reference(&d.x, &d.w, &d.dy, g, oc);
+        let mut algos = vec![Algorithm::Blocked(ImageBlocks::new(&g))];
+        if Algorithm::direct_takes(&g) {
+            algos.push(Algorithm::Direct);
+        }
+        for algo in algos {
+            for &level in &levels {
+                let out = run_all(
+                    &d,
+                    g,
+                    oc,
+                    |x, w, y| algo.conv2d(level, x, w, y, g, oc),
+                    |dy, w, dx| algo.input_grad(level, dy, w, dx, g, oc),
+                    |x, dy, dw| algo.weight_grad(level, x, dy, dw, g, oc),
+                );
+                check(&format!("{algo:?} {} {g:?} oc {oc}", level.name()), &out, &r);
+            }
+            match algo {
+                Algorithm::Direct => direct_runs += 1,
+                Algorithm::Blocked(_) => blocked_runs += 1,
+            }
+        }
+    }
+    assert!(direct_runs > 100 && blocked_runs > 300, "{direct_runs} direct, {blocked_runs} blocked shapes");
+}
+
+/// The selected algorithm at every level, and the plain entry points.
 #[test]
 fn every_level_matches_the_definition() {
     let mut rng = StdRng::seed_from_u64(12);

@@ -12,8 +12,8 @@ fn conv_lens(g: &ConvGeom, oc: usize, op: &str) -> Result<(usize, usize, usize)>
 }
 
 impl ConvOps for CpuBackend {
-    fn conv2d_algorithm(&self, geom: ConvGeom, _out_channels: usize) -> String {
-        k::conv2d::ImageBlocks::new(&geom).to_string()
+    fn conv2d_algorithm(&self, geom: ConvGeom, out_channels: usize) -> String {
+        k::conv2d::Algorithm::for_shape(&geom, out_channels).to_string()
     }
 
     fn conv2d(&self, x: &CpuBuf, w: &CpuBuf, y: &CpuBuf, geom: ConvGeom, oc: usize) -> Result<()> {
