@@ -32,6 +32,16 @@ pub fn print_line(bar: Option<&ProgressBar>, line: &str) {
     }
 }
 
+/// A rate with one decimal, or three significant digits below 1 (a batch-1024 conv step
+/// on lavapipe takes seconds; "0.0 steps/s" said nothing).
+fn rate(per_sec: f64) -> String {
+    if per_sec >= 1.0 {
+        format!("{per_sec:.1}")
+    } else {
+        format!("{per_sec:.3}")
+    }
+}
+
 /// The line printed after each reconstruction epoch. `train_objective` is what the
 /// optimizer minimised (the reconstruction loss on the possibly corrupted inputs plus any
 /// sparsity or contractive penalty); `test_recon_loss` is the reconstruction loss alone
@@ -39,8 +49,13 @@ pub fn print_line(bar: Option<&ProgressBar>, line: &str) {
 /// inputs (against the clean images).
 pub fn epoch_line(m: &EpochMetrics) -> String {
     let mut s = format!(
-        "epoch {:>3}  train_objective {:.6}  test_recon_loss {:.6}  test_sse/img {:.3}  {:.1}s  {:.1} steps/s",
-        m.epoch, m.train_loss, m.test_loss, m.test_sse_per_image, m.seconds, m.steps_per_sec
+        "epoch {:>3}  train_objective {:.6}  test_recon_loss {:.6}  test_sse/img {:.3}  {:.1}s  {} steps/s",
+        m.epoch,
+        m.train_loss,
+        m.test_loss,
+        m.test_sse_per_image,
+        m.seconds,
+        rate(m.steps_per_sec)
     );
     if let Some(e) = m.elbo {
         s.push_str(&format!("  test_neg_elbo {:.3} (recon {:.3} + KL {:.3})", e.neg_elbo, e.reconstruction, e.kl));
@@ -52,4 +67,15 @@ pub fn epoch_line(m: &EpochMetrics) -> String {
         s.push_str(&format!("  {d:.0} dispatches/step"));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn slow_rates_keep_their_digits() {
+        assert_eq!(super::rate(31.66), "31.7");
+        assert_eq!(super::rate(1.0), "1.0");
+        assert_eq!(super::rate(0.112), "0.112");
+        assert_eq!(super::rate(0.0), "0.000");
+    }
 }
