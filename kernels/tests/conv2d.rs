@@ -69,7 +69,7 @@ fn blocked_geoms() -> Vec<(ConvGeom, usize)> {
         (ConvGeom::square(300, 8, 7, 7, (3, 3), 1, 1, 1), 5), // 9 blocks over the pool
         (ConvGeom { stride_w: 2, pad_h: 0, dil_h: 2, ..ConvGeom::square(5, 3, 300, 200, (3, 2), 1, 1, 1) }, 2),
         (ConvGeom { channels: 1, ..mnist }, 16),
-        (ConvGeom { pad_w: 2, dil_w: 2, ..ConvGeom::square(40, 2, 9, 37, (3, 3), 2, 1, 1) }, 1),
+        (ConvGeom { pad_w: 2, dil_w: 2, dil_h: 2, ..ConvGeom::square(40, 2, 9, 37, (3, 3), 1, 1, 1) }, 1),
     ]
 }
 

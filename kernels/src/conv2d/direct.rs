@@ -2,8 +2,8 @@
 //! the three maps are computed over the images as they lie, with no im2col (only the
 //! image's rows copied once into zero-padded rows). It wins where the GEMM is thin, with
 //! few output channels (16 -> 1), where each column of the column matrix would meet one
-//! weight row only. Only for `stride_w == 1`, where every row move is contiguous (the
-//! selector in `mod.rs` sends other shapes to the blocked GEMM).
+//! weight row only. Only for stride 1 on both axes, where every tap is a contiguous
+//! shifted row (the selector in `mod.rs` sends other shapes to the blocked GEMM).
 //!
 //! Each output element sums its taps in the specification's order (channels, then
 //! `(ki, kj)` row-major); the SIMD levels fuse each multiply-add (FMA), the plain level
@@ -141,130 +141,215 @@ mod plain {
     drivers!();
 }
 
-/// The x86 levels: each output row is built in registers. The image's rows are first
-/// copied into zero-padded scratch rows (`pad_w` zeros on the left, zeros to the right),
-/// so that every tap is a full-width unaligned load with no bounds test; an output chunk
-/// of `NB` vectors then accumulates every `(c, ki, kj)` tap (forward), or every
-/// `(oc, ki, kj)` tap reaching it (input gradient), before it is stored once. The weight
-/// gradient sums `dy * x` over each tap's rows in one vector accumulator, then across it.
+/// The x86 levels: output blocks are built in registers. The image's planes are first
+/// copied into zero-padded planes (the conv's padding, plus zeros to whole blocks), so
+/// every tap is a full-width unaligned load with no bounds test or branch. A block of
+/// `RB` output rows by `NB` vectors (8 independent accumulators, enough to cover the FMA
+/// latency) accumulates every `(c, ki, kj)` tap (forward) or every `(oc, ki, kj)` tap
+/// reaching it (input gradient) and is stored once. The weight gradient sums `dy * x`
+/// per tap over the rows in `RB` vector accumulators, then across them.
 #[cfg(target_arch = "x86_64")]
 macro_rules! x86_direct {
-    ($level:ident, $feat:literal, $nb:literal) => {
+    ($level:ident, $feat:literal, $nb:literal, $loadu:ident) => {
         mod $level {
             use super::Taps;
             use crate::simd_util::$level::*;
             use crate::ConvGeom;
+            use std::arch::x86_64::$loadu;
             use std::cell::RefCell;
 
-            /// Vectors per output chunk.
+            /// `LANES` floats at `p`, unchecked: the callers assert once per image that
+            /// the furthest load of their loops ends inside the padded planes.
+            #[target_feature(enable = $feat)]
+            #[inline]
+            unsafe fn load_at(p: *const f32) -> V {
+                // SAFETY: the caller's assertion (see above).
+                unsafe { $loadu(p) }
+            }
+
+            /// Vectors per output chunk, and output rows per block.
             const NB: usize = $nb;
+            const RB: usize = 4;
             const CHUNK: usize = NB * LANES;
 
             thread_local! {
-                /// Padded rows of the current image (and of its output gradient).
+                /// Per thread: the padded planes of the current image, and the accumulator
+                /// plane (forward, input gradient) or the padded output gradient (weight
+                /// gradient).
                 static PADDED: RefCell<[Vec<f32>; 2]> = const { RefCell::new([Vec::new(), Vec::new()]) };
             }
 
-            /// Copies the `rows` rows of `src` (each `len` long) into `dst` rows of `stride`,
-            /// each preceded by `left` zeros and followed by zeros.
-            fn pad_rows(src: &[f32], rows: usize, len: usize, left: usize, stride: usize, dst: &mut Vec<f32>) {
-                dst.clear();
-                dst.resize(rows * stride, 0.0);
-                for (r, row) in src.chunks_exact(len).take(rows).enumerate() {
-                    dst[r * stride + left..][..len].copy_from_slice(row);
+            /// The zero-padded copy of `planes` planes of `h x w` values in `src`: planes of
+            /// `rows` rows of `stride` floats, source row `i` at row `top + i`, column `left`.
+            struct Padded {
+                rows: usize,
+                stride: usize,
+            }
+
+            impl Padded {
+                /// `stride` rounded up to whole vectors, so rows are zeroed by vector stores.
+                fn new(rows: usize, stride: usize) -> Self {
+                    Padded { rows, stride: stride.div_ceil(LANES) * LANES }
+                }
+
+                /// Vector stores throughout: rows of a few dozen floats are too short for
+                /// libc's memset / memcpy calls, which cost more than the copy itself.
+                #[allow(clippy::too_many_arguments)]
+                #[target_feature(enable = $feat)]
+                fn fill(&self, src: &[f32], planes: usize, h: usize, w: usize, top: usize, left: usize, dst: &mut Vec<f32>) {
+                    let len = planes * self.rows * self.stride;
+                    if dst.len() < len {
+                        dst.resize(len, 0.0);
+                    }
+                    let zero = vzero();
+                    for (p, plane) in dst[..len].chunks_exact_mut(self.rows * self.stride).enumerate() {
+                        for (r, row) in plane.chunks_exact_mut(self.stride).enumerate() {
+                            for o in (0..self.stride).step_by(LANES) {
+                                store(&mut row[o..], zero);
+                            }
+                            let Some(i) = r.checked_sub(top).filter(|&i| i < h) else { continue };
+                            let (from, to) = (&src[(p * h + i) * w..][..w], &mut row[left..left + w]);
+                            if w < LANES {
+                                for (t, &f) in to.iter_mut().zip(from) {
+                                    *t = f;
+                                }
+                                continue;
+                            }
+                            for o in (0..w - LANES).step_by(LANES) {
+                                store(&mut to[o..], load(&from[o..]));
+                            }
+                            // The last vector ends at the row's end (it may overlap the one before).
+                            store(&mut to[w - LANES..], load(&from[w - LANES..]));
+                        }
+                    }
                 }
             }
 
-            /// Output chunk `acc` -> `out` (its first `out.len() <= CHUNK` values).
+            /// One `RB x CHUNK` block of the accumulator plane `acc` (rows of `len`
+            /// floats, whole chunks wide), at row `r0`, column `c0`.
             #[target_feature(enable = $feat)]
-            fn put(acc: &[V; NB], out: &mut [f32]) {
-                let mut tmp = [0.0f32; CHUNK];
-                for (b, &v) in acc.iter().enumerate() {
-                    store(&mut tmp[b * LANES..], v);
-                }
-                out.copy_from_slice(&tmp[..out.len()]);
+            #[inline]
+            fn get_block(acc: &[f32], len: usize, r0: usize, c0: usize) -> [[V; NB]; RB] {
+                std::array::from_fn(|r| std::array::from_fn(|b| load(&acc[(r0 + r) * len + c0 + b * LANES..])))
             }
 
             #[target_feature(enable = $feat)]
-            pub(super) fn forward_image(x: &[f32], w: &[f32], y: &mut [f32], g: &ConvGeom, oc_n: usize, t: &Taps) {
-                let (ow_n, pix, taps) = (g.out_w(), g.out_h() * g.out_w(), g.kernel_h * g.kernel_w);
-                // Output ow of tap kj reads padded column ow + kj*dil_w.
-                let stride = ow_n.div_ceil(CHUNK) * CHUNK + (g.kernel_w - 1) * g.dil_w + LANES;
+            #[inline]
+            fn put_block(v: &[[V; NB]; RB], acc: &mut [f32], len: usize, r0: usize, c0: usize) {
+                for (r, row) in v.iter().enumerate() {
+                    for (b, &x) in row.iter().enumerate() {
+                        store(&mut acc[(r0 + r) * len + c0 + b * LANES..], x);
+                    }
+                }
+            }
+
+            /// The first `rows x cols` of the accumulator plane (rows of `len`) -> `out`.
+            fn copy_out(acc: &[f32], len: usize, out: &mut [f32], rows: usize, cols: usize) {
+                for (o, a) in out.chunks_exact_mut(cols).zip(acc.chunks_exact(len)).take(rows) {
+                    o.copy_from_slice(&a[..cols]);
+                }
+            }
+
+            /// Loops: output channel, input channel, output block, taps. The block's
+            /// partial sums live in an accumulator plane between channels, so that one
+            /// input plane (a few KiB) and the output plane stay in L1 while every block
+            /// reads them; each output still sums its taps channel by channel, `(ki, kj)`
+            /// row-major within a channel, as the specification does.
+            #[target_feature(enable = $feat)]
+            pub(super) fn forward_image(x: &[f32], w: &[f32], y: &mut [f32], g: &ConvGeom, oc_n: usize, _t: &Taps) {
+                let (oh_n, ow_n, pix, taps) = (g.out_h(), g.out_w(), g.out_h() * g.out_w(), g.kernel_h * g.kernel_w);
+                let (rows, len) = (oh_n.div_ceil(RB) * RB, ow_n.div_ceil(CHUNK) * CHUNK);
+                // Output (oh, ow) of tap (ki, kj) reads padded (oh + ki*dil_h, ow + kj*dil_w).
+                let pad = Padded::new(
+                    (rows + (g.kernel_h - 1) * g.dil_h).max(g.pad_h + g.height),
+                    (len + (g.kernel_w - 1) * g.dil_w).max(g.pad_w + g.width),
+                );
+                let plane = pad.rows * pad.stride;
                 PADDED.with(|p| {
-                    let xp = &mut p.borrow_mut()[0];
-                    pad_rows(x, g.channels * g.height, g.width, g.pad_w, stride, xp);
+                    let [xp, acc] = &mut *p.borrow_mut();
+                    pad.fill(x, g.channels, g.height, g.width, g.pad_h, g.pad_w, xp);
+                    // The furthest load: last plane, last block row, last tap, last vector.
+                    let last = (g.channels - 1) * plane + (rows - 1 + (g.kernel_h - 1) * g.dil_h) * pad.stride + len + (g.kernel_w - 1) * g.dil_w;
+                    assert!(last <= g.channels * plane && last <= xp.len(), "conv2d direct: padded planes too short");
+                    let xp = xp.as_ptr();
+                    acc.resize(acc.len().max(rows * len), 0.0);
+                    let acc = &mut acc[..rows * len];
                     for (oc, yp) in y.chunks_exact_mut(pix).enumerate().take(oc_n) {
                         let wo = &w[oc * g.channels * taps..][..g.channels * taps];
-                        for oh in 0..g.out_h() {
-                            for ow0 in (0..ow_n).step_by(CHUNK) {
-                                let mut acc = [vzero(); NB];
-                                for c in 0..g.channels {
-                                    for (ki, &(h_lo, h_hi)) in t.rows.iter().enumerate() {
-                                        if oh < h_lo || oh >= h_hi {
-                                            continue;
-                                        }
-                                        let ih = oh * g.stride_h + ki * g.dil_h - g.pad_h;
-                                        let row = &xp[(c * g.height + ih) * stride + ow0..];
+                        for c in 0..g.channels {
+                            for oh0 in (0..rows).step_by(RB) {
+                                for ow0 in (0..len).step_by(CHUNK) {
+                                    let mut a = if c == 0 { [[vzero(); NB]; RB] } else { get_block(acc, len, oh0, ow0) };
+                                    for ki in 0..g.kernel_h {
                                         for kj in 0..g.kernel_w {
                                             let wv = splat(wo[(c * g.kernel_h + ki) * g.kernel_w + kj]);
-                                            let tap = &row[kj * g.dil_w..];
-                                            for (b, a) in acc.iter_mut().enumerate() {
-                                                *a = vfmadd(wv, load(&tap[b * LANES..]), *a);
+                                            let base = c * plane + (oh0 + ki * g.dil_h) * pad.stride + ow0 + kj * g.dil_w;
+                                            for (r, ar) in a.iter_mut().enumerate() {
+                                                for (b, v) in ar.iter_mut().enumerate() {
+                                                    // SAFETY: below `last`, asserted above.
+                                                    let xv = unsafe { load_at(xp.add(base + r * pad.stride + b * LANES)) };
+                                                    *v = vfmadd(wv, xv, *v);
+                                                }
                                             }
                                         }
                                     }
+                                    put_block(&a, acc, len, oh0, ow0);
                                 }
-                                let n = CHUNK.min(ow_n - ow0);
-                                put(&acc, &mut yp[oh * ow_n + ow0..][..n]);
                             }
                         }
+                        copy_out(acc, len, yp, oh_n, ow_n);
                     }
                 });
             }
 
+            /// Loops: input channel, output channel, block, taps, with the accumulator
+            /// plane as in [`forward_image`].
             #[target_feature(enable = $feat)]
-            pub(super) fn input_grad_image(
-                dy: &[f32],
-                w: &[f32],
-                dx: &mut [f32],
-                g: &ConvGeom,
-                oc_n: usize,
-                _t: &Taps,
-            ) {
-                let (oh_n, ow_n, plane, taps) = (g.out_h(), g.out_w(), g.height * g.width, g.kernel_h * g.kernel_w);
-                // Input iw of tap kj reads output ow = iw + pad_w - kj*dil_w, at padded column
-                // ow + left with left = (KW-1)*dil_w, so iw + pad_w + (KW-1-kj)*dil_w >= 0.
-                let left = (g.kernel_w - 1) * g.dil_w;
-                let stride = g.width.div_ceil(CHUNK) * CHUNK + g.pad_w + left + LANES;
+            pub(super) fn input_grad_image(dy: &[f32], w: &[f32], dx: &mut [f32], g: &ConvGeom, oc_n: usize, _t: &Taps) {
+                let (oh_n, ow_n, plane_in, taps) = (g.out_h(), g.out_w(), g.height * g.width, g.kernel_h * g.kernel_w);
+                let (rows, len) = (g.height.div_ceil(RB) * RB, g.width.div_ceil(CHUNK) * CHUNK);
+                // Input (ih, iw) of tap (ki, kj) reads dy at (ih + pad_h - ki*dil_h, iw + pad_w - kj*dil_w):
+                // padded by top = (KH-1)*dil_h and left = (KW-1)*dil_w, at
+                // (ih + pad_h + (KH-1-ki)*dil_h, iw + pad_w + (KW-1-kj)*dil_w).
+                let (top, left) = ((g.kernel_h - 1) * g.dil_h, (g.kernel_w - 1) * g.dil_w);
+                let pad = Padded::new((rows + g.pad_h + top).max(top + oh_n), (len + g.pad_w + left).max(left + ow_n));
+                let plane = pad.rows * pad.stride;
                 PADDED.with(|p| {
-                    let dyp = &mut p.borrow_mut()[1];
-                    pad_rows(dy, oc_n * oh_n, ow_n, left, stride.max(ow_n + left), dyp);
-                    let stride = stride.max(ow_n + left);
-                    for (c, xp) in dx.chunks_exact_mut(plane).enumerate() {
-                        for ih in 0..g.height {
-                            for iw0 in (0..g.width).step_by(CHUNK) {
-                                let mut acc = [vzero(); NB];
-                                for oc in 0..oc_n {
-                                    let wc = &w[(oc * g.channels + c) * taps..][..taps];
+                    let [dyp, acc] = &mut *p.borrow_mut();
+                    pad.fill(dy, oc_n, oh_n, ow_n, top, left, dyp);
+                    let last = (oc_n - 1) * plane + (rows - 1 + g.pad_h + top) * pad.stride + len + g.pad_w + left;
+                    assert!(last <= oc_n * plane && last <= dyp.len(), "conv2d direct: padded planes too short");
+                    let dyp = dyp.as_ptr();
+                    acc.resize(acc.len().max(rows * len), 0.0);
+                    let acc = &mut acc[..rows * len];
+                    for (c, xp) in dx.chunks_exact_mut(plane_in).enumerate() {
+                        for oc in 0..oc_n {
+                            let wc = &w[(oc * g.channels + c) * taps..][..taps];
+                            for ih0 in (0..rows).step_by(RB) {
+                                for iw0 in (0..len).step_by(CHUNK) {
+                                    let mut a = if oc == 0 { [[vzero(); NB]; RB] } else { get_block(acc, len, ih0, iw0) };
                                     for ki in 0..g.kernel_h {
-                                        let Some(t) = (ih + g.pad_h).checked_sub(ki * g.dil_h) else { break };
-                                        if t % g.stride_h != 0 || t / g.stride_h >= oh_n {
-                                            continue;
-                                        }
-                                        let row = &dyp[(oc * oh_n + t / g.stride_h) * stride + iw0 + g.pad_w..];
                                         for kj in 0..g.kernel_w {
                                             let wv = splat(wc[ki * g.kernel_w + kj]);
-                                            let tap = &row[(g.kernel_w - 1 - kj) * g.dil_w..];
-                                            for (b, a) in acc.iter_mut().enumerate() {
-                                                *a = vfmadd(wv, load(&tap[b * LANES..]), *a);
+                                            let base = oc * plane
+                                                + (ih0 + g.pad_h + (g.kernel_h - 1 - ki) * g.dil_h) * pad.stride
+                                                + iw0
+                                                + g.pad_w
+                                                + (g.kernel_w - 1 - kj) * g.dil_w;
+                                            for (r, ar) in a.iter_mut().enumerate() {
+                                                for (b, v) in ar.iter_mut().enumerate() {
+                                                    // SAFETY: below `last`, asserted above.
+                                                    let yv = unsafe { load_at(dyp.add(base + r * pad.stride + b * LANES)) };
+                                                    *v = vfmadd(wv, yv, *v);
+                                                }
                                             }
                                         }
                                     }
+                                    put_block(&a, acc, len, ih0, iw0);
                                 }
-                                let n = CHUNK.min(g.width - iw0);
-                                put(&acc, &mut xp[ih * g.width + iw0..][..n]);
                             }
                         }
+                        copy_out(acc, len, xp, g.height, g.width);
                     }
                 });
             }
@@ -277,33 +362,43 @@ macro_rules! x86_direct {
                 dw: &mut [f32],
                 g: &ConvGeom,
                 oc_n: usize,
-                t: &Taps,
+                _t: &Taps,
                 _acc: &mut [f32],
             ) {
                 let (oh_n, ow_n) = (g.out_h(), g.out_w());
                 let wide = ow_n.div_ceil(LANES) * LANES;
-                let stride = wide + (g.kernel_w - 1) * g.dil_w + LANES;
+                let xpad = Padded::new(
+                    (oh_n + (g.kernel_h - 1) * g.dil_h).max(g.pad_h + g.height),
+                    (wide + (g.kernel_w - 1) * g.dil_w).max(g.pad_w + g.width),
+                );
+                // dy rows padded with zeros to whole vectors, so the products past OW are 0.
+                let ypad = Padded::new(oh_n, wide);
+                let (xplane, yplane) = (xpad.rows * xpad.stride, oh_n * wide);
                 PADDED.with(|p| {
                     let [xp, dyp] = &mut *p.borrow_mut();
-                    pad_rows(x, g.channels * g.height, g.width, g.pad_w, stride, xp);
-                    // dy rows padded with zeros to whole vectors, so the products past OW are 0.
-                    pad_rows(dy, oc_n * oh_n, ow_n, 0, wide, dyp);
+                    xpad.fill(x, g.channels, g.height, g.width, g.pad_h, g.pad_w, xp);
+                    ypad.fill(dy, oc_n, oh_n, ow_n, 0, 0, dyp);
                     for oc in 0..oc_n {
+                        let yc = &dyp[oc * yplane..][..yplane];
                         for c in 0..g.channels {
-                            for (ki, &(h_lo, h_hi)) in t.rows.iter().enumerate() {
+                            let xc = &xp[c * xplane..][..xplane];
+                            for ki in 0..g.kernel_h {
                                 for kj in 0..g.kernel_w {
-                                    let mut acc = vzero();
-                                    for oh in h_lo..h_hi {
-                                        let ih = oh * g.stride_h + ki * g.dil_h - g.pad_h;
-                                        let (drow, xrow) = (
-                                            &dyp[(oc * oh_n + oh) * wide..][..wide],
-                                            &xp[(c * g.height + ih) * stride + kj * g.dil_w..],
-                                        );
-                                        for o in (0..wide).step_by(LANES) {
-                                            acc = vfmadd(load(&drow[o..]), load(&xrow[o..]), acc);
+                                    let mut acc = [vzero(); RB];
+                                    let off = ki * g.dil_h * xpad.stride + kj * g.dil_w;
+                                    for oh0 in (0..oh_n).step_by(RB) {
+                                        for (r, a) in acc.iter_mut().enumerate().take(oh_n - oh0) {
+                                            let drow = &yc[(oh0 + r) * wide..][..wide];
+                                            let xrow = &xc[(oh0 + r) * xpad.stride + off..];
+                                            for o in (0..wide).step_by(LANES) {
+                                                *a = vfmadd(load(&drow[o..]), load(&xrow[o..]), *a);
+                                            }
                                         }
                                     }
-                                    let sum: f32 = to_array(acc).iter().sum();
+                                    let mut sum = 0.0f32;
+                                    for a in acc {
+                                        sum += to_array(a).iter().sum::<f32>();
+                                    }
                                     dw[((oc * g.channels + c) * g.kernel_h + ki) * g.kernel_w + kj] += sum;
                                 }
                             }
@@ -316,9 +411,9 @@ macro_rules! x86_direct {
 }
 
 #[cfg(target_arch = "x86_64")]
-x86_direct!(avx512, "avx512f", 2);
+x86_direct!(avx512, "avx512f", 2, _mm512_loadu_ps);
 #[cfg(target_arch = "x86_64")]
-x86_direct!(avx2, "avx2,fma", 4);
+x86_direct!(avx2, "avx2,fma", 4, _mm256_loadu_ps);
 
 /// Which level's drivers to run: the x86 levels need their features (checked, as running a
 /// `#[target_feature]` function without them is undefined behaviour).

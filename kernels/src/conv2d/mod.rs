@@ -11,7 +11,7 @@
 //! - `blocked`: im2col + matmul a block of whole images at a time (one block's columns
 //!   fit L2), blocks as worker-pool tasks; good when both channel counts are large.
 //! - `direct`: output rows accumulated in registers from zero-padded input rows; good
-//!   when there are few output channels (the GEMM is then thin), for `stride_w == 1`.
+//!   when there are few output channels (the GEMM is then thin), for stride 1.
 //!
 //! `AUTOENC_CONV=blocked|direct` forces one (for benchmarks; a shape `direct` cannot
 //! take still goes to `blocked`).
@@ -57,9 +57,10 @@ impl Algorithm {
         }
     }
 
-    /// Whether `Direct` can run this shape (contiguous rows: stride 1 along the width).
+    /// Whether `Direct` can run this shape (stride 1 on both axes: every tap is a
+    /// contiguous shifted row).
     pub fn direct_takes(g: &ConvGeom) -> bool {
-        g.stride_w == 1
+        g.stride_h == 1 && g.stride_w == 1
     }
 
     /// [`conv2d`] by this algorithm at `level` (a SIMD level; `Scalar` runs the plain
@@ -306,7 +307,7 @@ fn for_each_image(batch: usize, f: &(dyn Fn(usize) + Sync)) {
 }
 
 fn direct_conv2d(level: SimdLevel, x: &[f32], w: &[f32], y: &mut [f32], g: ConvGeom, oc_n: usize) {
-    assert!(Algorithm::direct_takes(&g), "conv2d: the direct algorithm needs stride_w 1, not {}", g.stride_w);
+    assert!(Algorithm::direct_takes(&g), "conv2d: the direct algorithm needs stride 1, not {}x{}", g.stride_h, g.stride_w);
     let (rows, taps) = (direct::Rows::for_level(level), direct::Taps::new(&g));
     let (img, out) = (g.channels * g.height * g.width, oc_n * g.out_h() * g.out_w());
     let y = Disjoint(y.as_mut_ptr(), y.len());
@@ -318,7 +319,7 @@ fn direct_conv2d(level: SimdLevel, x: &[f32], w: &[f32], y: &mut [f32], g: ConvG
 }
 
 fn direct_input_grad(level: SimdLevel, dy: &[f32], w: &[f32], dx: &mut [f32], g: ConvGeom, oc_n: usize) {
-    assert!(Algorithm::direct_takes(&g), "conv2d: the direct algorithm needs stride_w 1, not {}", g.stride_w);
+    assert!(Algorithm::direct_takes(&g), "conv2d: the direct algorithm needs stride 1, not {}x{}", g.stride_h, g.stride_w);
     let (rows, taps) = (direct::Rows::for_level(level), direct::Taps::new(&g));
     let (img, out) = (g.channels * g.height * g.width, oc_n * g.out_h() * g.out_w());
     let dx = Disjoint(dx.as_mut_ptr(), dx.len());
@@ -330,7 +331,7 @@ fn direct_input_grad(level: SimdLevel, dy: &[f32], w: &[f32], dx: &mut [f32], g:
 }
 
 fn direct_weight_grad(level: SimdLevel, x: &[f32], dy: &[f32], dw: &mut [f32], g: ConvGeom, oc_n: usize) {
-    assert!(Algorithm::direct_takes(&g), "conv2d: the direct algorithm needs stride_w 1, not {}", g.stride_w);
+    assert!(Algorithm::direct_takes(&g), "conv2d: the direct algorithm needs stride 1, not {}x{}", g.stride_h, g.stride_w);
     let (rows, taps) = (direct::Rows::for_level(level), direct::Taps::new(&g));
     let (img, out) = (g.channels * g.height * g.width, oc_n * g.out_h() * g.out_w());
     let parts = g.batch.clamp(1, WEIGHT_PARTIALS);
