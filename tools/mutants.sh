@@ -27,13 +27,14 @@ declare -A GROUPS_=(
   [contractive]="autoenc-kernels|kernels/src/contractive.rs|--test contractive"
   [simd_util]="autoenc-kernels|kernels/src/simd_util/*.rs kernels/src/simd.rs|--lib --test elementwise --test loss --test contractive --test optim --test zz_simd_levels"
   [matmul]="autoenc-kernels|kernels/src/matmul/*.rs|--test matmul"
-  [conv]="autoenc-kernels|kernels/src/im2col.rs kernels/src/col2im.rs kernels/src/layout.rs kernels/src/pool.rs kernels/src/upsample.rs|--test conv --test layout --test upsample"
+  [conv]="autoenc-kernels|kernels/src/im2col.rs kernels/src/col2im.rs kernels/src/layout.rs kernels/src/pool.rs kernels/src/upsample.rs|--test conv --test conv2d --test layout --test upsample"
+  [conv2d]="autoenc-kernels|kernels/src/conv2d/*.rs|--test conv2d"
   [covariance]="autoenc-kernels|kernels/src/covariance.rs|--test covariance"
   [peak]="autoenc-kernels|kernels/src/peak.rs|--test peak"
   [gaussian]="autoenc-kernels|kernels/src/gaussian.rs kernels/src/gaussian/*.rs|--test gaussian"
   [autodiff]="autoenc|src/autodiff/*.rs src/autodiff/ops/*.rs|--test gradcheck --test pytorch_fixtures --test contractive_verification --test tape"
 )
-ORDER=(elementwise optim loss contractive gaussian autodiff simd_util conv covariance peak matmul)
+ORDER=(elementwise optim loss contractive gaussian autodiff simd_util conv2d conv covariance peak matmul)
 [ $# -gt 0 ] && ORDER=("$@")
 
 command -v cargo-mutants >/dev/null || { echo "error: cargo-mutants is not installed (cargo install cargo-mutants)" >&2; exit 2; }
