@@ -238,6 +238,19 @@ fn finetune_optimizer_steers_the_supervised_phase_only_and_is_recorded() {
     );
 }
 
+/// `AUTOENC_CONV` (the conv algorithm override for benchmarks) takes `blocked` or
+/// `direct`; anything else is a clear error before any work.
+#[test]
+fn autoenc_conv_names_an_algorithm() {
+    let with =
+        |v: &str| Command::new(env!("CARGO_BIN_EXE_autoenc")).arg("info").env("AUTOENC_CONV", v).output().unwrap();
+    assert_clean_error(&with("im2col"), "AUTOENC_CONV must be one of blocked, direct, not \"im2col\"");
+    for ok in ["blocked", "direct"] {
+        let out = with(ok);
+        assert!(out.status.success(), "AUTOENC_CONV={ok}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
 /// `AUTOENC_SIMD` runs the kernels at a chosen level (each level's figures on one machine);
 /// a name that is unknown or that this CPU cannot run is a clear error before any work.
 #[test]

@@ -7,8 +7,9 @@
 mod kernel_util;
 
 use autoenc_kernels::conv2d::{
-    conv2d, conv2d_input_grad, conv2d_input_grad_scalar, conv2d_input_grad_with, conv2d_scalar, conv2d_weight_grad,
-    conv2d_weight_grad_scalar, conv2d_weight_grad_with, conv2d_with, Algorithm, ImageBlocks, COL_BLOCK_FLOATS,
+    check_forced_value, conv2d, conv2d_input_grad, conv2d_input_grad_scalar, conv2d_input_grad_with, conv2d_scalar,
+    conv2d_weight_grad, conv2d_weight_grad_scalar, conv2d_weight_grad_with, conv2d_with, Algorithm, ImageBlocks,
+    COL_BLOCK_FLOATS,
 };
 use autoenc_kernels::{ConvGeom, SimdLevel};
 use kernel_util::layout_util::{dot, random};
@@ -293,6 +294,29 @@ fn the_weight_gradient_is_reproducible() {
         conv2d_weight_grad(&d.x, &d.dy, &mut again, g, oc);
         assert!(first.iter().zip(&again).all(|(a, b)| a.to_bits() == b.to_bits()));
     }
+}
+
+/// The selector: direct for one channel on either side at stride 1, blocked otherwise;
+/// `AUTOENC_CONV` overrides where the shape allows; a bad value is an error to report.
+#[test]
+fn the_selector_picks_by_channels_and_stride() {
+    let direct = |g: &ConvGeom, oc, forced| Algorithm::choose(g, oc, forced) == Algorithm::Direct;
+    let g = ConvGeom::square(4, 16, 28, 28, (3, 3), 1, 1, 1);
+    assert!(direct(&g, 1, None), "16 -> 1");
+    assert!(direct(&ConvGeom { channels: 1, ..g }, 16, None), "1 -> 16");
+    assert!(!direct(&g, 8, None), "16 -> 8");
+    assert!(!direct(&ConvGeom { channels: 2, ..g }, 2, None), "2 -> 2");
+    assert!(!direct(&ConvGeom { stride_h: 2, ..g }, 1, None), "stride 2x1");
+    assert!(!direct(&ConvGeom { stride_w: 2, ..g }, 1, None), "stride 1x2");
+    assert!(direct(&g, 8, Some("direct")));
+    assert!(!direct(&ConvGeom { stride_w: 2, ..g }, 8, Some("direct")), "direct cannot take stride 2");
+    assert!(!direct(&g, 1, Some("blocked")));
+    assert!(direct(&g, 1, Some("bogus")), "an unknown value leaves the default");
+    assert_eq!(Algorithm::choose(&g, 8, None), Algorithm::Blocked(ImageBlocks::new(&g)));
+    assert!(check_forced_value(None).is_ok());
+    assert!(check_forced_value(Some("direct")).is_ok() && check_forced_value(Some("blocked")).is_ok());
+    let err = check_forced_value(Some("im2col")).unwrap_err();
+    assert!(err.contains("AUTOENC_CONV") && err.contains("im2col") && err.contains("blocked, direct"), "{err}");
 }
 
 #[test]

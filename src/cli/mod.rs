@@ -79,6 +79,7 @@ impl Cli {
 pub fn run() -> Result<ExitCode> {
     runtime_dir::ensure_runtime_dir();
     autoenc_kernels::simd::requested_level().map_err(autoenc::Error::Config)?;
+    autoenc_kernels::conv2d::check_forced().map_err(autoenc::Error::Config)?;
     let mut cli = Cli::parse();
     if cli.command.is_none() {
         cli = Cli::parse_from(["autoenc", "train"]);

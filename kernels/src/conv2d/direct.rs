@@ -196,7 +196,16 @@ macro_rules! x86_direct {
                 /// libc's memset / memcpy calls, which cost more than the copy itself.
                 #[allow(clippy::too_many_arguments)]
                 #[target_feature(enable = $feat)]
-                fn fill(&self, src: &[f32], planes: usize, h: usize, w: usize, top: usize, left: usize, dst: &mut Vec<f32>) {
+                fn fill(
+                    &self,
+                    src: &[f32],
+                    planes: usize,
+                    h: usize,
+                    w: usize,
+                    top: usize,
+                    left: usize,
+                    dst: &mut Vec<f32>,
+                ) {
                     let len = planes * self.rows * self.stride;
                     if dst.len() < len {
                         dst.resize(len, 0.0);
@@ -269,7 +278,10 @@ macro_rules! x86_direct {
                     let [xp, acc] = &mut *p.borrow_mut();
                     pad.fill(x, g.channels, g.height, g.width, g.pad_h, g.pad_w, xp);
                     // The furthest load: last plane, last block row, last tap, last vector.
-                    let last = (g.channels - 1) * plane + (rows - 1 + (g.kernel_h - 1) * g.dil_h) * pad.stride + len + (g.kernel_w - 1) * g.dil_w;
+                    let last = (g.channels - 1) * plane
+                        + (rows - 1 + (g.kernel_h - 1) * g.dil_h) * pad.stride
+                        + len
+                        + (g.kernel_w - 1) * g.dil_w;
                     assert!(last <= g.channels * plane && last <= xp.len(), "conv2d direct: padded planes too short");
                     let xp = xp.as_ptr();
                     acc.resize(acc.len().max(rows * len), 0.0);
@@ -279,15 +291,18 @@ macro_rules! x86_direct {
                         for c in 0..g.channels {
                             for oh0 in (0..rows).step_by(RB) {
                                 for ow0 in (0..len).step_by(CHUNK) {
-                                    let mut a = if c == 0 { [[vzero(); NB]; RB] } else { get_block(acc, len, oh0, ow0) };
+                                    let mut a =
+                                        if c == 0 { [[vzero(); NB]; RB] } else { get_block(acc, len, oh0, ow0) };
                                     for ki in 0..g.kernel_h {
                                         for kj in 0..g.kernel_w {
                                             let wv = splat(wo[(c * g.kernel_h + ki) * g.kernel_w + kj]);
-                                            let base = c * plane + (oh0 + ki * g.dil_h) * pad.stride + ow0 + kj * g.dil_w;
+                                            let base =
+                                                c * plane + (oh0 + ki * g.dil_h) * pad.stride + ow0 + kj * g.dil_w;
                                             for (r, ar) in a.iter_mut().enumerate() {
                                                 for (b, v) in ar.iter_mut().enumerate() {
                                                     // SAFETY: below `last`, asserted above.
-                                                    let xv = unsafe { load_at(xp.add(base + r * pad.stride + b * LANES)) };
+                                                    let xv =
+                                                        unsafe { load_at(xp.add(base + r * pad.stride + b * LANES)) };
                                                     *v = vfmadd(wv, xv, *v);
                                                 }
                                             }
@@ -305,7 +320,14 @@ macro_rules! x86_direct {
             /// Loops: input channel, output channel, block, taps, with the accumulator
             /// plane as in [`forward_image`].
             #[target_feature(enable = $feat)]
-            pub(super) fn input_grad_image(dy: &[f32], w: &[f32], dx: &mut [f32], g: &ConvGeom, oc_n: usize, _t: &Taps) {
+            pub(super) fn input_grad_image(
+                dy: &[f32],
+                w: &[f32],
+                dx: &mut [f32],
+                g: &ConvGeom,
+                oc_n: usize,
+                _t: &Taps,
+            ) {
                 let (oh_n, ow_n, plane_in, taps) = (g.out_h(), g.out_w(), g.height * g.width, g.kernel_h * g.kernel_w);
                 let (rows, len) = (g.height.div_ceil(RB) * RB, g.width.div_ceil(CHUNK) * CHUNK);
                 // Input (ih, iw) of tap (ki, kj) reads dy at (ih + pad_h - ki*dil_h, iw + pad_w - kj*dil_w):
@@ -327,7 +349,8 @@ macro_rules! x86_direct {
                             let wc = &w[(oc * g.channels + c) * taps..][..taps];
                             for ih0 in (0..rows).step_by(RB) {
                                 for iw0 in (0..len).step_by(CHUNK) {
-                                    let mut a = if oc == 0 { [[vzero(); NB]; RB] } else { get_block(acc, len, ih0, iw0) };
+                                    let mut a =
+                                        if oc == 0 { [[vzero(); NB]; RB] } else { get_block(acc, len, ih0, iw0) };
                                     for ki in 0..g.kernel_h {
                                         for kj in 0..g.kernel_w {
                                             let wv = splat(wc[ki * g.kernel_w + kj]);
@@ -339,7 +362,8 @@ macro_rules! x86_direct {
                                             for (r, ar) in a.iter_mut().enumerate() {
                                                 for (b, v) in ar.iter_mut().enumerate() {
                                                     // SAFETY: below `last`, asserted above.
-                                                    let yv = unsafe { load_at(dyp.add(base + r * pad.stride + b * LANES)) };
+                                                    let yv =
+                                                        unsafe { load_at(dyp.add(base + r * pad.stride + b * LANES)) };
                                                     *v = vfmadd(wv, yv, *v);
                                                 }
                                             }

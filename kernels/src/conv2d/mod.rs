@@ -10,8 +10,8 @@
 //! column matrix, and [`Algorithm::for_shape`] to pick one per shape:
 //! - `blocked`: im2col + matmul a block of whole images at a time (one block's columns
 //!   fit L2), blocks as worker-pool tasks; good when both channel counts are large.
-//! - `direct`: output rows accumulated in registers from zero-padded input rows; good
-//!   when there are few output channels (the GEMM is then thin), for stride 1.
+//! - `direct`: output blocks accumulated in registers from zero-padded input planes;
+//!   good when one side has a single channel (the GEMM is then thin), for stride 1.
 //!
 //! `AUTOENC_CONV=blocked|direct` forces one (for benchmarks; a shape `direct` cannot
 //! take still goes to `blocked`).
@@ -30,11 +30,12 @@ pub enum Algorithm {
     Direct,
 }
 
-/// `direct` takes shapes with at most this many output channels, where the GEMM's `M` is
-/// thinnest. Measured on the conv AE's layers at batch 128 (2 threads, AVX-512, Xeon,
-/// docs/PERFORMANCE.md "Conv layers"): 16 -> 1 runs 2.5x (forward) and 2.0x (backward)
-/// faster direct; 1 -> 16 and every layer with 8 or 16 outputs is faster blocked.
-pub const DIRECT_MAX_OUT_CHANNELS: usize = 1;
+/// `direct` takes shapes with at most this many channels on one side, where the GEMM is
+/// thinnest. Measured on the conv AE's layers at batch 128 (Xeon, AVX-512, 2 threads and
+/// 1, docs/PERFORMANCE.md "Conv layers"): 16 -> 1 runs 3.6-4.6x (forward) and 2.5-3.0x
+/// (backward) faster direct, 1 -> 16 4-16% faster; with 8 or 16 channels on both sides
+/// the blocked GEMM wins the backward by 2x.
+pub const DIRECT_MAX_CHANNELS: usize = 1;
 
 /// `AUTOENC_CONV`, read once.
 fn forced() -> Option<&'static str> {
@@ -42,13 +43,39 @@ fn forced() -> Option<&'static str> {
     FORCED.get_or_init(|| std::env::var("AUTOENC_CONV").ok()).as_deref()
 }
 
+/// The values `AUTOENC_CONV` may take.
+pub const FORCED_CHOICES: [&str; 2] = ["blocked", "direct"];
+
+/// `Err` naming the problem when `AUTOENC_CONV` is set to anything but
+/// [`FORCED_CHOICES`] (the CLI checks it at start; the kernels ignore a bad value).
+pub fn check_forced() -> Result<(), String> {
+    check_forced_value(forced())
+}
+
+/// [`check_forced`] on a given value.
+pub fn check_forced_value(value: Option<&str>) -> Result<(), String> {
+    match value {
+        Some(v) if !FORCED_CHOICES.contains(&v) => {
+            Err(format!("AUTOENC_CONV must be one of {}, not {v:?}", FORCED_CHOICES.join(", ")))
+        }
+        _ => Ok(()),
+    }
+}
+
 impl Algorithm {
+    /// The algorithm for a shape: [`Algorithm::choose`] with `AUTOENC_CONV`.
     pub fn for_shape(g: &ConvGeom, out_channels: usize) -> Algorithm {
+        Algorithm::choose(g, out_channels, forced())
+    }
+
+    /// `direct` for a single channel on either side where it can run, else `blocked`;
+    /// `forced` (`"blocked"` / `"direct"`) overrides that where the shape allows.
+    pub fn choose(g: &ConvGeom, out_channels: usize, forced: Option<&str>) -> Algorithm {
         let direct_ok = Algorithm::direct_takes(g);
-        let direct = match forced() {
+        let direct = match forced {
             Some("direct") => direct_ok,
             Some("blocked") => false,
-            _ => direct_ok && out_channels <= DIRECT_MAX_OUT_CHANNELS,
+            _ => direct_ok && g.channels.min(out_channels) <= DIRECT_MAX_CHANNELS,
         };
         if direct {
             Algorithm::Direct
@@ -307,7 +334,12 @@ fn for_each_image(batch: usize, f: &(dyn Fn(usize) + Sync)) {
 }
 
 fn direct_conv2d(level: SimdLevel, x: &[f32], w: &[f32], y: &mut [f32], g: ConvGeom, oc_n: usize) {
-    assert!(Algorithm::direct_takes(&g), "conv2d: the direct algorithm needs stride 1, not {}x{}", g.stride_h, g.stride_w);
+    assert!(
+        Algorithm::direct_takes(&g),
+        "conv2d: the direct algorithm needs stride 1, not {}x{}",
+        g.stride_h,
+        g.stride_w
+    );
     let (rows, taps) = (direct::Rows::for_level(level), direct::Taps::new(&g));
     let (img, out) = (g.channels * g.height * g.width, oc_n * g.out_h() * g.out_w());
     let y = Disjoint(y.as_mut_ptr(), y.len());
@@ -319,7 +351,12 @@ fn direct_conv2d(level: SimdLevel, x: &[f32], w: &[f32], y: &mut [f32], g: ConvG
 }
 
 fn direct_input_grad(level: SimdLevel, dy: &[f32], w: &[f32], dx: &mut [f32], g: ConvGeom, oc_n: usize) {
-    assert!(Algorithm::direct_takes(&g), "conv2d: the direct algorithm needs stride 1, not {}x{}", g.stride_h, g.stride_w);
+    assert!(
+        Algorithm::direct_takes(&g),
+        "conv2d: the direct algorithm needs stride 1, not {}x{}",
+        g.stride_h,
+        g.stride_w
+    );
     let (rows, taps) = (direct::Rows::for_level(level), direct::Taps::new(&g));
     let (img, out) = (g.channels * g.height * g.width, oc_n * g.out_h() * g.out_w());
     let dx = Disjoint(dx.as_mut_ptr(), dx.len());
@@ -331,7 +368,12 @@ fn direct_input_grad(level: SimdLevel, dy: &[f32], w: &[f32], dx: &mut [f32], g:
 }
 
 fn direct_weight_grad(level: SimdLevel, x: &[f32], dy: &[f32], dw: &mut [f32], g: ConvGeom, oc_n: usize) {
-    assert!(Algorithm::direct_takes(&g), "conv2d: the direct algorithm needs stride 1, not {}x{}", g.stride_h, g.stride_w);
+    assert!(
+        Algorithm::direct_takes(&g),
+        "conv2d: the direct algorithm needs stride 1, not {}x{}",
+        g.stride_h,
+        g.stride_w
+    );
     let (rows, taps) = (direct::Rows::for_level(level), direct::Taps::new(&g));
     let (img, out) = (g.channels * g.height * g.width, oc_n * g.out_h() * g.out_w());
     let parts = g.batch.clamp(1, WEIGHT_PARTIALS);
