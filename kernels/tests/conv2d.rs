@@ -159,6 +159,18 @@ fn run_all(
     [y, dx, dw]
 }
 
+/// The plain entry points (the selected algorithm at the best level).
+fn run_plain(d: &Data, g: ConvGeom, oc: usize) -> [Vec<f32>; 3] {
+    run_all(
+        d,
+        g,
+        oc,
+        |x, w, y| conv2d(x, w, y, g, oc),
+        |dy, w, dx| conv2d_input_grad(dy, w, dx, g, oc),
+        |x, dy, dw| conv2d_weight_grad(x, dy, dw, g, oc),
+    )
+}
+
 /// Sums in f32 of up to a few thousand terms: the rounding error stays far below 1e-5
 /// of the sum of magnitudes (about K * 6e-8 in the worst case for the spec's K <= 150
 /// terms; the blocked versions sum in a different order and with FMA).
@@ -244,14 +256,7 @@ fn every_level_matches_the_definition() {
             );
             check(&format!("{} {g:?} oc {oc}", level.name()), &out, &r);
         }
-        let out = run_all(
-            &d,
-            g,
-            oc,
-            |x, w, y| conv2d(x, w, y, g, oc),
-            |dy, w, dx| conv2d_input_grad(dy, w, dx, g, oc),
-            |x, dy, dw| conv2d_weight_grad(x, dy, dw, g, oc),
-        );
+        let out = run_plain(&d, g, oc);
         check(&format!("default {g:?} oc {oc}"), &out, &r);
     }
 }
@@ -263,14 +268,7 @@ fn the_gradients_are_the_adjoints_of_the_forward() {
     let mut rng = StdRng::seed_from_u64(13);
     for (g, oc) in small_geoms().into_iter().step_by(7).chain(blocked_geoms()) {
         let d = data(&mut rng, &g, oc);
-        let out = run_all(
-            &d,
-            g,
-            oc,
-            |x, w, y| conv2d(x, w, y, g, oc),
-            |dy, w, dx| conv2d_input_grad(dy, w, dx, g, oc),
-            |x, dy, dw| conv2d_weight_grad(x, dy, dw, g, oc),
-        );
+        let out = run_plain(&d, g, oc);
         let (ydy, scale) = dot(&out[0], &d.dy);
         let (xdx, _) = dot(&d.x, &out[1]);
         let (wdw, _) = dot(&d.w, &out[2]);

@@ -333,15 +333,21 @@ fn for_each_image(batch: usize, f: &(dyn Fn(usize) + Sync)) {
     }
 }
 
-fn direct_conv2d(level: SimdLevel, x: &[f32], w: &[f32], y: &mut [f32], g: ConvGeom, oc_n: usize) {
+/// The direct algorithm's row operations and taps for `level`, and the floats of one
+/// image and of one output image; panics on a shape it does not take.
+fn direct_setup(level: SimdLevel, g: &ConvGeom, oc_n: usize) -> (direct::Rows, direct::Taps, usize, usize) {
     assert!(
-        Algorithm::direct_takes(&g),
+        Algorithm::direct_takes(g),
         "conv2d: the direct algorithm needs stride 1, not {}x{}",
         g.stride_h,
         g.stride_w
     );
-    let (rows, taps) = (direct::Rows::for_level(level), direct::Taps::new(&g));
     let (img, out) = (g.channels * g.height * g.width, oc_n * g.out_h() * g.out_w());
+    (direct::Rows::for_level(level), direct::Taps::new(g), img, out)
+}
+
+fn direct_conv2d(level: SimdLevel, x: &[f32], w: &[f32], y: &mut [f32], g: ConvGeom, oc_n: usize) {
+    let (rows, taps, img, out) = direct_setup(level, &g, oc_n);
     let y = Disjoint(y.as_mut_ptr(), y.len());
     for_each_image(g.batch, &|n| {
         // SAFETY: image n alone writes its outputs.
@@ -351,14 +357,7 @@ fn direct_conv2d(level: SimdLevel, x: &[f32], w: &[f32], y: &mut [f32], g: ConvG
 }
 
 fn direct_input_grad(level: SimdLevel, dy: &[f32], w: &[f32], dx: &mut [f32], g: ConvGeom, oc_n: usize) {
-    assert!(
-        Algorithm::direct_takes(&g),
-        "conv2d: the direct algorithm needs stride 1, not {}x{}",
-        g.stride_h,
-        g.stride_w
-    );
-    let (rows, taps) = (direct::Rows::for_level(level), direct::Taps::new(&g));
-    let (img, out) = (g.channels * g.height * g.width, oc_n * g.out_h() * g.out_w());
+    let (rows, taps, img, out) = direct_setup(level, &g, oc_n);
     let dx = Disjoint(dx.as_mut_ptr(), dx.len());
     for_each_image(g.batch, &|n| {
         // SAFETY: image n alone writes its gradient.
@@ -368,14 +367,7 @@ fn direct_input_grad(level: SimdLevel, dy: &[f32], w: &[f32], dx: &mut [f32], g:
 }
 
 fn direct_weight_grad(level: SimdLevel, x: &[f32], dy: &[f32], dw: &mut [f32], g: ConvGeom, oc_n: usize) {
-    assert!(
-        Algorithm::direct_takes(&g),
-        "conv2d: the direct algorithm needs stride 1, not {}x{}",
-        g.stride_h,
-        g.stride_w
-    );
-    let (rows, taps) = (direct::Rows::for_level(level), direct::Taps::new(&g));
-    let (img, out) = (g.channels * g.height * g.width, oc_n * g.out_h() * g.out_w());
+    let (rows, taps, img, out) = direct_setup(level, &g, oc_n);
     let parts = g.batch.clamp(1, WEIGHT_PARTIALS);
     sum_partials(dw, parts, &|t, part| {
         let mut acc = vec![0.0f32; g.out_w()];

@@ -60,7 +60,7 @@ fn conv_dims(g: &ConvGeom, op: &str) -> Result<(usize, usize, usize, usize)> {
 }
 
 /// The `ConvParams` struct shared by im2col.wgsl and col2im.wgsl.
-fn conv_params(g: &ConvGeom, oh: usize, ow: usize, accumulate: bool) -> [u32; 15] {
+pub(super) fn conv_params(g: &ConvGeom, oh: usize, ow: usize, accumulate: bool) -> [u32; 15] {
     [
         g.batch as u32,
         g.channels as u32,

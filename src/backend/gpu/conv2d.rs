@@ -5,7 +5,7 @@
 //! everything it indexes is bounded here first: a well-formed geometry, every extent
 //! within u32, every buffer as long as the op reads or writes.
 
-use super::conv::{check_u32, count};
+use super::conv::{check_u32, conv_params, count};
 use super::{ConvGeom, GpuBackend, GpuBuf, Kernel, Shader};
 use crate::backend::{Core, ReduceOps};
 use crate::error::{Error, Result};
@@ -55,26 +55,15 @@ fn ensure_oc(oc: usize, op: &str) -> Result<()> {
     Ok(())
 }
 
-/// The shader's `ConvParams`.
+/// The shader's `ConvParams`: the geometry words im2col.wgsl and col2im.wgsl share, then
+/// the output channels and the weight gradient's K chunk.
 fn params(g: &ConvGeom, oc: usize, k_chunk: usize) -> [u32; 16] {
-    [
-        g.batch as u32,
-        g.channels as u32,
-        g.height as u32,
-        g.width as u32,
-        g.kernel_h as u32,
-        g.kernel_w as u32,
-        g.stride_h as u32,
-        g.stride_w as u32,
-        g.pad_h as u32,
-        g.pad_w as u32,
-        g.dil_h as u32,
-        g.dil_w as u32,
-        g.out_h() as u32,
-        g.out_w() as u32,
-        oc as u32,
-        k_chunk as u32,
-    ]
+    let shared = conv_params(g, g.out_h(), g.out_w(), false);
+    std::array::from_fn(|i| match i {
+        0..14 => shared[i],
+        14 => oc as u32,
+        _ => k_chunk as u32,
+    })
 }
 
 impl GpuBackend {

@@ -63,7 +63,7 @@ fn exact_row(p: &Pair, name: &str, out: &Both, as_index: bool) -> Result<Row> {
 // ---- im2col / col2im -----------------------------------------------------------------
 
 /// `n1 c3 7x7 k3x3 s2 p1 d1`, with `s2x3`-style pairs where the axes differ.
-fn conv_shape(g: &ConvGeom) -> String {
+pub(super) fn conv_shape(g: &ConvGeom) -> String {
     let pair = |h: usize, w: usize| if h == w { h.to_string() } else { format!("{h}x{w}") };
     format!(
         "n{} c{} {}x{} k{}x{} s{} p{} d{}",

@@ -57,21 +57,10 @@ fn conv2d_case(p: &mut Pair, g: ConvGeom, oc: usize) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
-/// `n2 c3->5 9x11 k3x5 s2x3 p1x2 d1x2`.
+/// `n2 c3->5 9x11 k3x5 s2x3 p1x2 d1x2`: im2col's shape label with the output channels.
 fn shape(g: &ConvGeom, oc: usize) -> String {
-    let pair = |h: usize, w: usize| if h == w { h.to_string() } else { format!("{h}x{w}") };
-    format!(
-        "n{} c{}->{oc} {}x{} k{}x{} s{} p{} d{}",
-        g.batch,
-        g.channels,
-        g.height,
-        g.width,
-        g.kernel_h,
-        g.kernel_w,
-        pair(g.stride_h, g.stride_w),
-        pair(g.pad_h, g.pad_w),
-        pair(g.dil_h, g.dil_w)
-    )
+    let c = format!(" c{} ", g.channels);
+    super::conv::conv_shape(g).replacen(&c, &format!(" c{}->{oc} ", g.channels), 1)
 }
 
 pub fn cases() -> Vec<Case> {
