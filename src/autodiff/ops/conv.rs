@@ -94,8 +94,9 @@ fn conv2d_parts<B: Backend>(t: &Tape<B>, x: Var, w: Var, b: Var, p: ConvParams) 
 }
 
 /// 2-D convolution: `x: [N, C, H, W]`, `w: [OC, C, KH, KW]`, `b: [OC]` -> `[N, OC, OH, OW]`:
-/// the backend's conv2d (an implicit GEMM on the GPU, blocked im2col + matmul on the CPU;
-/// neither builds the whole column matrix), then the bias.
+/// the backend's conv2d (an implicit GEMM on the GPU; on the CPU blocked im2col + matmul,
+/// or a direct kernel for one channel on a side; none builds the whole column matrix),
+/// then the bias.
 pub fn conv2d<B: Backend>(t: &Tape<B>, x: Var, w: Var, b: Var, p: ConvParams) -> Result<Var> {
     conv2d_parts(t, x, w, b, p)?.finish(t, "conv2d", &[x, w, b])
 }
