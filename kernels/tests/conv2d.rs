@@ -313,6 +313,12 @@ fn the_selector_picks_by_channels_and_stride() {
     assert_eq!(Algorithm::choose(&g, 8, None), Algorithm::Blocked(ImageBlocks::new(&g)));
     assert!(check_forced_value(None).is_ok());
     assert!(check_forced_value(Some("direct")).is_ok() && check_forced_value(Some("blocked")).is_ok());
+    // The bench's label says which algorithm and, for blocked, the block plan.
+    assert!(Algorithm::Direct.to_string().starts_with("direct"));
+    let b = ImageBlocks::new(&ConvGeom { channels: 8, ..g });
+    assert_eq!((b.blocks, b.per_block), (2, 2), "two images of 72 x 784 columns fit a 128 Ki-float block");
+    let label = Algorithm::Blocked(b).to_string();
+    assert!(label.starts_with("blocked") && label.contains("2 x 2 img"), "{label}");
     let err = check_forced_value(Some("im2col")).unwrap_err();
     assert!(err.contains("AUTOENC_CONV") && err.contains("im2col") && err.contains("blocked, direct"), "{err}");
 }
