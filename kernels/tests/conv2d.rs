@@ -261,6 +261,35 @@ fn every_level_matches_the_definition() {
     }
 }
 
+/// At the `Scalar` level the `_with` entry points are the specification itself, bit for bit.
+#[test]
+fn the_scalar_level_is_the_specification() {
+    let mut rng = StdRng::seed_from_u64(16);
+    for (g, oc) in small_geoms().into_iter().step_by(11) {
+        let d = data(&mut rng, &g, oc);
+        let level = SimdLevel::Scalar;
+        let with = run_all(
+            &d,
+            g,
+            oc,
+            |x, w, y| conv2d_with(level, x, w, y, g, oc),
+            |dy, w, dx| conv2d_input_grad_with(level, dy, w, dx, g, oc),
+            |x, dy, dw| conv2d_weight_grad_with(level, x, dy, dw, g, oc),
+        );
+        let spec = run_all(
+            &d,
+            g,
+            oc,
+            |x, w, y| conv2d_scalar(x, w, y, g, oc),
+            |dy, w, dx| conv2d_input_grad_scalar(dy, w, dx, g, oc),
+            |x, dy, dw| conv2d_weight_grad_scalar(x, dy, dw, g, oc),
+        );
+        for (a, b) in with.iter().zip(&spec) {
+            assert!(a.iter().zip(b).all(|(p, q)| p.to_bits() == q.to_bits()), "{g:?} oc {oc}");
+        }
+    }
+}
+
 /// `<conv2d(x), dy> = <x, input_grad(dy)> = <w, weight_grad(x, dy)>`: the input gradient
 /// is the adjoint of the forward in x, the weight gradient its adjoint in w.
 #[test]
